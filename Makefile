@@ -1,0 +1,57 @@
+# checkfleet — see README.md. `make run` and `make test` are the two commands
+# a newcomer needs; the rest are for people working on the code.
+
+GO          ?= go
+BIN         := bin
+BINARIES    := scheduler worker supervisor
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X github.com/checkfleet/checkfleet/internal/buildinfo.Version=$(VERSION)
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages with benchmarks that `make bench` runs, and how long each runs.
+BENCH_PKGS  ?= ./internal/...
+BENCHTIME   ?= 3s
+FUZZTIME    ?= 30s
+
+.PHONY: all build run test unit lint bench fuzz clean
+
+all: build
+
+## build: the three binaries into bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(BINARIES))
+
+## run: everything locally on embedded defaults (scheduler dev)
+run: build
+	$(BIN)/scheduler dev
+
+## test: lint, then unit and integration tests with the race detector
+test: lint
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+## unit: the tests without lint, for a quick loop
+unit:
+	$(GO) test -count=1 ./...
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## bench: the figures (throughput, latency), with the machine they ran on
+bench:
+	@echo "machine: $$(uname -srm); $$(nproc) cores: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $$(awk '/MemTotal/ {printf "%.0f GiB", $$2/1048576}' /proc/meminfo); $$($(GO) version | cut -d' ' -f3)"
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $(BENCH_PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (seeds alone run in `make test`)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf $(BIN)
