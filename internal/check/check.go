@@ -45,6 +45,19 @@ type Check struct {
 	// Assertions judge the response of an api check; all must pass.
 	// Browser checks assert with assert_* steps instead.
 	Assertions []Assertion
+
+	// The fields below belong to the definition, not to a run: the
+	// scheduler reads them, jobs do not carry them, and Validate accepts
+	// them unset (ValidateDefinition requires Schedule and Locations).
+
+	// Schedule says when the check runs.
+	Schedule Schedule
+	// Locations name where it runs, one job per location per due run; each
+	// is a ValidLocation ("eu-west-1", "local") with a jobs queue of its own.
+	Locations []string
+	// Tags are free-form labels for filtering and grouping on the status
+	// page, as in Checkly.
+	Tags []string
 }
 
 // APISpec is the HTTP request an api check makes.

@@ -16,7 +16,15 @@
 // "degraded", "steps[1].duration"): in checks.yaml they are written as Go
 // durations ("10s"), on the wire they carry an "_ms" suffix and hold integer
 // milliseconds. A parser or decoder maps a Problem back to where the field
-// came from (a line in checks.yaml, a JSON path in a message).
+// came from (a line in checks.yaml, a JSON path in a message). checks.yaml
+// spells a few of them differently, and package checkfile translates: the
+// api spec is written under "request", a browser spec's "steps" and
+// "viewport" sit on the check itself, and "degraded" is "degraded_after".
+//
+// The definition-only fields (Schedule, Locations, Tags) are named by their
+// checks.yaml keys: "every", "cron", "timezone", "locations[1]", "tags[0]".
+// Validate checks them when set; ValidateDefinition also requires a schedule
+// and a location, which a job never carries.
 //
 // # Zero values
 //

@@ -48,7 +48,9 @@ func (e *ValidationError) Error() string {
 // Validate reports what a job must not carry: a type that does not match
 // its spec, missing required fields, durations out of range, unknown
 // actions, matchers, sources and comparisons, and targets that cannot be
-// compared. It returns nil or a *ValidationError naming every bad field.
+// compared, and a Schedule, Locations or Tags that are set but malformed
+// (see MinEvery, ValidLocation). It returns nil or a *ValidationError naming
+// every bad field.
 func (c Check) Validate() error {
 	var v validator
 	if c.ID == "" {
@@ -89,10 +91,10 @@ func (c Check) Validate() error {
 	default:
 		v.addf("type", "unknown type %q (want api or browser)", c.Type)
 	}
-	if len(v.problems) == 0 {
-		return nil
-	}
-	return &ValidationError{CheckID: c.ID, Problems: v.problems}
+	validateSchedule(&v, c.Schedule)
+	validateLocations(&v, c.Locations)
+	validateTags(&v, c.Tags)
+	return v.err(c.ID)
 }
 
 func validateAPI(v *validator, a *APISpec) {
@@ -240,6 +242,14 @@ func (v *validator) add(field, msg string) {
 	v.problems = append(v.problems, Problem{Field: field, Message: msg})
 }
 
+// err returns the problems collected as a *ValidationError, or nil.
+func (v *validator) err(id string) error {
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{CheckID: id, Problems: v.problems}
+}
+
 func (v *validator) addf(field, format string, args ...any) {
 	v.add(field, fmt.Sprintf(format, args...))
 }
@@ -298,6 +308,10 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
 // isDigits reports whether s is one or more ASCII digits, with no sign.

@@ -1,0 +1,132 @@
+// Package checkfile reads checks.yaml, checkfleet's checks as code, into
+// []check.Check, and reports everything wrong with it at once, each problem
+// on the line it is about:
+//
+//	checks.yaml:14: request.url: must be an absolute http or https URL, got "example.com/health"
+//	checks.yaml:3: unknown field "timout" in check "home" (did you mean "timeout"?)
+//
+// Load reads a file or a folder, Parse a file held in memory; both return
+// an *Error listing every Problem (file, line, column, field, message), or
+// the checks, each of which passes check.ValidateDefinition. `scheduler
+// validate` and `worker check` print the Error and exit non-zero.
+//
+// # The file
+//
+// The primary form is a mapping with the checks and optional defaults, which
+// apply to every check that does not set the key itself:
+//
+//	defaults:
+//	  every: 1m                 # or cron (below); one of them is required
+//	  locations: [eu-west-1, us-east-1]
+//	  timeout: 10s
+//	  degraded_after: 2s
+//	  tags: [prod]
+//	  timezone: Europe/Berlin   # applies to cron schedules only
+//
+//	checks:
+//	  - id: api-health          # required; letters, digits, . _ -; unique across all files
+//	    name: API health        # shown on the status page
+//	    type: api               # api or browser
+//	    every: 30s              # a Go duration, at least 10s
+//	    degraded_after: 500ms   # passing but slower than this is "degraded"
+//	    request:
+//	      method: POST          # default GET
+//	      url: https://api.example.com/v1/login
+//	      headers:              # sent in this order
+//	        Content-Type: application/json
+//	        Accept: [application/json, text/plain]   # a list sends the header twice
+//	      body: '{"user": "probe"}'
+//	      follow_redirects: true  # default true
+//	      max_redirects: 5        # 0 (the default): the runner's limit
+//	    assertions:
+//	      - { source: status_code, comparison: equals, target: 200 }
+//	      - { source: json_body, property: $.token, comparison: not_empty }
+//	      - { source: headers, property: Content-Type, comparison: contains, target: json }
+//	      - { source: response_time, comparison: less_than, target: 1500 }
+//
+//	  - id: login-flow
+//	    type: browser
+//	    cron: "*/10 8-18 * * 1-5"   # every 10 minutes in office hours, Berlin time
+//	    timeout: 60s
+//	    locations: [eu-west-1]      # replaces the default list, not added to it
+//	    viewport: { width: 1280, height: 800 }
+//	    steps:
+//	      - { action: goto, url: "https://app.example.com/login" }
+//	      - { action: fill, selector: "#email", value: probe@example.com }
+//	      - { action: click, selector: "button[type=submit]" }
+//	      - { action: wait_visible, selector: .dashboard, timeout: 15s }
+//	      - { action: assert_text, selector: h1, value: Welcome }   # matcher defaults to contains
+//	      - { action: assert_url, matcher: matches, value: "/dashboard$" }
+//	      - { action: screenshot }
+//
+// A bare list of checks (the file above without "defaults:" and "checks:")
+// is accepted too. A folder holds any number of such files.
+//
+// # Keys
+//
+// Check: id, name, type, every, cron, timezone, locations, tags, timeout,
+// degraded_after, request (api), steps and viewport (browser), assertions
+// (api). Defaults: every, cron, timezone, locations, tags, timeout,
+// degraded_after. Request: method, url, headers, body, follow_redirects,
+// max_redirects. Step: action and the fields it takes (see the Action
+// constants in package check; a field the action does not use is an error).
+// Assertion: source, property, comparison, target. Viewport: width, height.
+// Any other key, at any level, is an error with a suggestion.
+//
+// Values: durations are Go durations with a unit ("30s", "1m30s", "250ms");
+// a bare number is refused rather than guessed at. Text fields take any
+// scalar and keep it as written, so `target: 200` is "200" and `target:
+// 1.50` stays "1.50" (quote it to be explicit). A key with a null value
+// (`timeout:` or `timeout: ~`) counts as not written. Anchors and aliases
+// work (`steps: *login_steps`); merge keys (<<) do not (use defaults:).
+//
+// # Precedence and built-in defaults
+//
+// A key on a check replaces the same key in defaults; lists are replaced,
+// not merged. The schedule is one unit: a check with its own every or cron
+// ignores both default ones. defaults.timezone applies to every cron
+// schedule without a timezone of its own, and to no every schedule (setting
+// timezone on a check with every is an error). What neither sets: timeout
+// 10s for api and 60s for browser checks, method GET, follow_redirects
+// true, matcher contains on assert_text, assert_url and assert_title. A
+// schedule and at least one location are required.
+//
+// # Schedules
+//
+// every is an interval of at least check.MinEvery (10s). cron is a 5-field
+// expression or a descriptor (@hourly, @daily, @weekly, @monthly, @yearly,
+// @every 90s), read in timezone (an IANA name; UTC when not set). It is
+// parsed here with CronSchedule, the same function the scheduler computes
+// due times with. Time zone data is embedded (time/tzdata), so validation
+// does not depend on the machine's zoneinfo.
+//
+// # Files and folders
+//
+// Load on a folder reads every *.yaml and *.yml file below it, recursively,
+// in lexical order of their paths, skipping names that start with ".". Ids
+// must be unique across all of them; a duplicate names both places. A file
+// must hold exactly one YAML document, not be empty, and be at most
+// MaxFileSize (10 MiB). Aliases may expand to at most a million nodes in
+// all, which refuses "billion laughs" documents before they cost anything.
+//
+// # Errors
+//
+// Every problem in every file is reported, ordered by file and line, as
+// `file:line: field: message`. Problems found by check.ValidateDefinition
+// are put on the line of the key they are about, named in checks.yaml terms
+// (check's "api.url" is "request.url" here); a problem with a value taken
+// from defaults points at the defaults line and names the check. A required
+// key that is missing points at the start of its check. YAML syntax errors
+// carry the line the YAML parser stopped at.
+//
+// # YAML library
+//
+// go.yaml.in/yaml/v4 is the YAML organisation's maintained successor of
+// gopkg.in/yaml.v3. Like v3 it exposes the node tree with the line and
+// column of every key and value, which line-accurate problems, unknown-key
+// and duplicate-key detection and bounded alias expansion need (the walk is
+// done here, not by struct decoding). Unlike v3 it reports the line and
+// column of syntax errors as data (*yaml.LoadError) and on every error: v3
+// leaves the line out of some ("mapping values are not allowed in this
+// context", unknown anchors) and puts others on the line before.
+package checkfile
