@@ -1,8 +1,9 @@
-// Command worker is the checkfleet worker: runs checks from SQS.
-// Only the version subcommand exists yet; `worker run` lands with issue 3.
+// Command worker runs checkfleet checks: `worker run` consumes jobs from SQS
+// and drains on SIGTERM; `worker check` runs one check from a file locally.
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -10,12 +11,18 @@ import (
 	"github.com/checkfleet/checkfleet/internal/cli"
 )
 
-func main() {
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
 	root := &ffcli.Command{
-		Name:        "worker",
-		ShortUsage:  "worker <subcommand> [flags]",
-		ShortHelp:   "checkfleet worker: runs checks from SQS",
-		Subcommands: []*ffcli.Command{cli.VersionCommand("worker", os.Stdout)},
+		Name:       "worker",
+		ShortUsage: "worker <subcommand> [flags]",
+		ShortHelp:  "checkfleet worker: runs checks from SQS",
+		Subcommands: []*ffcli.Command{
+			runCommand(stderr),
+			checkCommand(stdout, stderr),
+			cli.VersionCommand("worker", stdout),
+		},
 	}
-	os.Exit(cli.Run(root, os.Args[1:], os.Stderr))
+	return cli.Run(root, args, stderr)
 }

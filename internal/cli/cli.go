@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3"
@@ -24,9 +25,11 @@ import (
 // --sqs-listen is also CHECKFLEET_SQS_LISTEN.
 const EnvPrefix = "CHECKFLEET"
 
-// Options are the ff options every subcommand parses its flags with.
+// Options are the ff options every subcommand parses its flags with. A
+// repeatable flag takes several comma-separated values from its variable
+// (CHECKFLEET_ALLOW_NET=127.0.0.0/8,::1/128).
 func Options() []ff.Option {
-	return []ff.Option{ff.WithEnvVarPrefix(EnvPrefix)}
+	return []ff.Option{ff.WithEnvVarPrefix(EnvPrefix), ff.WithEnvVarSplit(",")}
 }
 
 // Run parses args into root, runs the chosen subcommand under a context that
@@ -51,11 +54,21 @@ func Run(root *ffcli.Command, args []string, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 2
 		}
+		if code, ok := errors.AsType[ExitCode](err); ok {
+			return int(code)
+		}
 		fmt.Fprintf(stderr, "%s: %v\n", root.Name, err)
 		return 1
 	}
 	return 0
 }
+
+// ExitCode is an error that only sets the process exit code: the command
+// has already said what it had to say.
+type ExitCode int
+
+// Error implements error.
+func (c ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 // NoArgs wraps exec so that positional arguments are a usage error.
 func NoArgs(name string, exec func(context.Context) error) func(context.Context, []string) error {
@@ -83,4 +96,41 @@ func VersionCommand(binary string, stdout io.Writer) *ffcli.Command {
 			return err
 		},
 	}
+}
+
+// SecondSignal returns a context that is cancelled by the second SIGINT or
+// SIGTERM: the first one cancels the context Run gives a command (start a
+// graceful stop), the second means "stop now". Call it at the start of the
+// command, before any signal can arrive; cancel releases the signal handler.
+func SecondSignal() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for seen := 0; ; {
+			select {
+			case <-sigs:
+				if seen++; seen == 2 {
+					cancel()
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel() }
+}
+
+// StringsFlag is a repeatable string flag (--jobs-queue A --jobs-queue B).
+// From the environment, values are separated by commas.
+type StringsFlag []string
+
+// String implements flag.Value.
+func (s *StringsFlag) String() string { return strings.Join(*s, ",") }
+
+// Set implements flag.Value.
+func (s *StringsFlag) Set(v string) error {
+	*s = append(*s, v)
+	return nil
 }

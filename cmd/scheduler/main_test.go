@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the scheduler binary: with SCHEDULER_MAIN=1 it
+// runs main's logic on its arguments, so these tests exercise flags,
+// environment, signals and exit codes of the real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("SCHEDULER_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func scheduler(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "SCHEDULER_MAIN=1"), env...)
+	return cmd
+}
+
+var endpointLine = regexp.MustCompile(`SQS endpoint\s+(http://\S+)`)
+
+// `scheduler dev` starts, says what it started, serves, and exits 0 on SIGTERM.
+func TestDevStartsAndStopsOnSIGTERM(t *testing.T) {
+	data := t.TempDir()
+	cmd := scheduler(t, []string{"CHECKFLEET_DATA=" + data}, "dev", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+
+	var summary strings.Builder
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(summary.String(), "Stop with Ctrl-C") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("scheduler dev ended before its summary; stdout %q stderr %q", summary.String(), stderr.String())
+			}
+			summary.WriteString(l + "\n")
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("no summary within 30s; stdout %q stderr %q", summary.String(), stderr.String())
+		}
+	}
+	out := summary.String()
+	for _, want := range []string{"checkfleet-jobs-local", "checkfleet-jobs-local-dlq", "checkfleet-results", "AWS_ENDPOINT_URL_SQS="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	m := endpointLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("summary names no SQS endpoint:\n%s", out)
+	}
+	// The endpoint answers, and the data directory came from CHECKFLEET_DATA.
+	resp, err := http.Post(m[1], "application/x-amz-json-1.0", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("endpoint %s: %v", m[1], err)
+	}
+	resp.Body.Close()
+	if _, err := os.Stat(filepath.Join(data, "sqs")); err != nil {
+		t.Errorf("CHECKFLEET_DATA not used: %v", err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("still running 30s after SIGTERM; stderr %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"dev stack stopped"`) {
+		t.Errorf("no stop event in the log:\n%s", stderr.String())
+	}
+}
+
+func TestDevRejectsBadAddress(t *testing.T) {
+	cmd := scheduler(t, nil, "dev", "--sqs-listen", "nonsense", "--data", "")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit = %v, want code 1", err)
+	}
+	if !strings.Contains(stderr.String(), `--sqs-listen "nonsense"`) {
+		t.Errorf("stderr does not name the bad flag: %s", stderr.String())
+	}
+}
+
+func TestUnknownSubcommandIsUsageError(t *testing.T) {
+	cmd := scheduler(t, nil, "frobnicate")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit = %v, want code 1", err)
+	}
+	if !strings.Contains(stderr.String(), `unknown subcommand "frobnicate"`) || !strings.Contains(stderr.String(), "dev") {
+		t.Errorf("stderr should show usage and name the subcommand: %s", stderr.String())
+	}
+}

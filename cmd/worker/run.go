@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/checkfleet/checkfleet/internal/buildinfo"
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/message"
+	"github.com/checkfleet/checkfleet/internal/netguard"
+	"github.com/checkfleet/checkfleet/internal/probe/httpprobe"
+	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/telemetry"
+	"github.com/checkfleet/checkfleet/internal/worker"
+)
+
+// runConfig is what `worker run` is told on its command line.
+type runConfig struct {
+	jobsQueues   cli.StringsFlag
+	resultsQueue string
+	allowNet     cli.StringsFlag
+	healthListen string
+	resultSchema string
+	id, image    string
+	worker       worker.Config
+	log          *telemetry.LogConfig
+}
+
+func runCommand(stderr io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
+	c := runConfig{worker: worker.DefaultConfig()}
+	fs.Var(&c.jobsQueues, "jobs-queue", "URL of a jobs queue to consume (repeatable)")
+	fs.StringVar(&c.resultsQueue, "results-queue", "", "URL of the results queue")
+	fs.IntVar(&c.worker.Concurrency, "concurrency", c.worker.Concurrency, "checks run at once")
+	fs.DurationVar(&c.worker.DrainTimeout, "drain-timeout", c.worker.DrainTimeout, "how long a drain waits for checks in flight before cancelling them")
+	fs.StringVar(&c.healthListen, "health-listen", "127.0.0.1:9090", "address serving /healthz, /readyz and /metrics")
+	fs.StringVar(&c.resultSchema, "result-schema", "v2", "schema version of the results sent: v1 or v2")
+	fs.Var(&c.allowNet, "allow-net", "CIDR checks may reach although it is not public, e.g. 127.0.0.0/8 (repeatable)")
+	fs.StringVar(&c.id, "id", "", "worker id written into results (default: host name and a random suffix)")
+	fs.StringVar(&c.image, "image", "", "image the worker runs from, written into results (set by the supervisor)")
+	c.log = telemetry.RegisterLogFlags(fs)
+	return &ffcli.Command{
+		Name:       "run",
+		ShortUsage: "worker run --jobs-queue URL [--jobs-queue URL ...] --results-queue URL [flags]",
+		ShortHelp:  "consume jobs from SQS until SIGTERM, then drain",
+		LongHelp: "Long-polls the jobs queues, runs each check, sends its result and deletes the job.\n" +
+			"SIGTERM or SIGINT drains: no new jobs, checks in flight finish (up to --drain-timeout),\n" +
+			"jobs not started go back to the queue at once; a second signal stops at once.\n" +
+			"The SQS endpoint and region come from the SDK's settings (AWS_ENDPOINT_URL_SQS,\n" +
+			"AWS_REGION). Every flag can also be set as CHECKFLEET_<FLAG>.",
+		FlagSet: fs,
+		Options: cli.Options(),
+		Exec: cli.NoArgs("run", func(ctx context.Context) error {
+			return c.run(ctx, stderr)
+		}),
+	}
+}
+
+func (c *runConfig) validate() error {
+	var errs []error
+	if len(c.jobsQueues) == 0 {
+		errs = append(errs, errors.New("--jobs-queue: at least one is required"))
+	}
+	if c.resultsQueue == "" {
+		errs = append(errs, errors.New("--results-queue is required"))
+	}
+	for _, u := range append([]string{c.resultsQueue}, c.jobsQueues...) {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || p.Scheme == "" || p.Host == "" || path.Base(p.Path) == "/" {
+			errs = append(errs, fmt.Errorf("queue URL %q: want https://sqs.REGION.amazonaws.com/ACCOUNT/NAME", u))
+		}
+	}
+	switch c.resultSchema {
+	case "v1":
+		c.worker.ResultSchema = message.V1
+	case "v2":
+		c.worker.ResultSchema = message.V2
+	default:
+		errs = append(errs, fmt.Errorf("--result-schema %q: want v1 or v2", c.resultSchema))
+	}
+	if _, _, err := net.SplitHostPort(c.healthListen); err != nil {
+		errs = append(errs, fmt.Errorf("--health-listen %q: %w", c.healthListen, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
+	// Register for the second signal before anything can arrive.
+	workCtx, stopWork := cli.SecondSignal()
+	defer stopWork()
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log, err := telemetry.NewLogger(stderr, "worker", *c.log)
+	if err != nil {
+		return err
+	}
+	allow, err := netguard.ParseCIDRs(c.allowNet)
+	if err != nil {
+		return fmt.Errorf("--allow-net: %w", err)
+	}
+	c.worker.Identity = identity(c.id, c.image)
+	log = log.With().Str("worker_id", c.worker.Identity.ID).Logger()
+
+	client, err := queue.NewClient(fetchCtx, queue.ClientConfig{})
+	if err != nil {
+		return err
+	}
+	var sources []worker.Source
+	for _, u := range c.jobsQueues {
+		sources = append(sources, worker.Source{Queue: queue.New(client, u), Location: locationOf(u)})
+	}
+	prober, err := httpprobe.New(httpprobe.Options{Policy: netguard.Policy{Allow: allow}})
+	if err != nil {
+		return err
+	}
+	reg := telemetry.NewRegistry("worker")
+	w, err := worker.New(c.worker, sources, queue.New(client, c.resultsQueue),
+		map[check.Type]worker.Prober{check.TypeAPI: prober}, log, reg)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.healthListen)
+	if err != nil {
+		return fmt.Errorf("--health-listen: %w", err)
+	}
+	health := &http.Server{Handler: telemetry.HealthMux(reg, w.Ready), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- health.Serve(ln) }()
+	log.Info().Str("health", "http://"+ln.Addr().String()).Strs("jobs_queues", c.jobsQueues).
+		Str("results_queue", c.resultsQueue).Strs("allow_net", c.allowNet).Msg("worker starting")
+
+	runErr := w.Run(fetchCtx, workCtx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = health.Shutdown(shutdownCtx)
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return errors.Join(runErr, fmt.Errorf("health server: %w", err))
+	}
+	return runErr
+}
+
+// identity is what every result says about the worker that produced it.
+func identity(id, image string) check.WorkerInfo {
+	host, _ := os.Hostname()
+	if id == "" {
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		id = host + "-" + hex.EncodeToString(b)
+	}
+	return check.WorkerInfo{ID: id, Version: buildinfo.Read().Version, Image: image, Host: host}
+}
+
+// locationOf derives a jobs queue's location from its name:
+// checkfleet-jobs-eu-west-1 runs checks for eu-west-1. Jobs of v2 say their
+// location themselves; this is for v1 jobs, which do not.
+func locationOf(queueURL string) string {
+	name := path.Base(queueURL)
+	name = strings.TrimSuffix(name, ".fifo")
+	if loc, ok := strings.CutPrefix(name, "checkfleet-jobs-"); ok && loc != "" {
+		return loc
+	}
+	return name
+}

@@ -1,0 +1,132 @@
+// Package queuetest starts the embedded SQS endpoint (internal/sqslocal) on
+// a loopback port for integration tests, and reads queues back through the
+// real aws-sdk-go-v2 client, so tests of SQS consumers and producers talk
+// to SQS the way production does.
+package queuetest
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/sqslocal"
+)
+
+// Env is a running endpoint and a client for it.
+type Env struct {
+	// Endpoint is the endpoint's base URL, for AWS_ENDPOINT_URL_SQS.
+	Endpoint string
+	// Server is the endpoint itself, for fault injection.
+	Server *sqslocal.Server
+	// Client is a real SDK client pointed at it.
+	Client *sqs.Client
+}
+
+// Start serves an in-memory endpoint until the test ends.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	srv, err := sqslocal.New(sqslocal.Options{})
+	if err != nil {
+		t.Fatalf("start SQS endpoint: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close() // wakes long polls first, so hs.Close does not wait for them
+		hs.Close()
+	})
+	client, err := queue.NewClient(context.Background(), queue.ClientConfig{Endpoint: hs.URL, Local: true})
+	if err != nil {
+		t.Fatalf("SQS client: %v", err)
+	}
+	return &Env{Endpoint: hs.URL, Server: srv, Client: client}
+}
+
+// Provision creates a queue and its dead-letter queue.
+func (e *Env) Provision(t testing.TB, spec queue.Spec) queue.Provisioned {
+	t.Helper()
+	p, err := queue.Provision(context.Background(), e.Client, spec)
+	if err != nil {
+		t.Fatalf("provision %s: %v", spec.Name, err)
+	}
+	return p
+}
+
+// Counts are a queue's approximate message counts.
+type Counts struct {
+	Visible, NotVisible, Delayed int
+}
+
+// Total is every message in the queue, whatever its state.
+func (c Counts) Total() int { return c.Visible + c.NotVisible + c.Delayed }
+
+// Counts reads the approximate counts of the queue at url.
+func (e *Env) Counts(t testing.TB, url string) Counts {
+	t.Helper()
+	out, err := e.Client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
+	})
+	if err != nil {
+		t.Fatalf("attributes of %s: %v", url, err)
+	}
+	n := func(name types.QueueAttributeName) int {
+		v, err := strconv.Atoi(out.Attributes[string(name)])
+		if err != nil {
+			t.Fatalf("attribute %s of %s: %v", name, url, err)
+		}
+		return v
+	}
+	return Counts{
+		Visible:    n(types.QueueAttributeNameApproximateNumberOfMessages),
+		NotVisible: n(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:    n(types.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+	}
+}
+
+// Drain receives and deletes every visible message of the queue at url
+// until a receive comes back empty, and returns them.
+func (e *Env) Drain(t testing.TB, url string) []types.Message {
+	t.Helper()
+	var all []types.Message
+	for {
+		out, err := e.Client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatalf("receive from %s: %v", url, err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		for _, m := range out.Messages {
+			if _, err := e.Client.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{
+				QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle,
+			}); err != nil {
+				t.Fatalf("delete from %s: %v", url, err)
+			}
+		}
+		all = append(all, out.Messages...)
+	}
+}
+
+// Eventually polls cond until it holds or timeout passes, then fails the
+// test with what.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

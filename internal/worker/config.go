@@ -1,0 +1,72 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/message"
+)
+
+// Config is how a worker behaves. DefaultConfig gives the defaults of
+// `worker run`.
+type Config struct {
+	// Concurrency is the number of checks run at once.
+	Concurrency int
+	// DrainTimeout bounds the wait for checks in flight after a drain
+	// starts; the checks still running then are cancelled and released.
+	DrainTimeout time.Duration
+	// ResultSchema is the version results are sent at (v1 for a scheduler
+	// that reads only v1 during an upgrade).
+	ResultSchema message.Version
+	// PollWait is the long-poll wait of each receive (SQS allows up to 20 s).
+	PollWait time.Duration
+	// NewerVersionDelay is the visibility given back to a job of a schema
+	// newer than this worker reads, so a newer worker takes it.
+	NewerVersionDelay time.Duration
+	// MalformedDelay is the visibility given back to a malformed job; the
+	// redrive policy moves it to the dead-letter queue after the queue's
+	// maxReceiveCount receives.
+	MalformedDelay time.Duration
+	// Identity is written into every result.
+	Identity check.WorkerInfo
+}
+
+// DefaultConfig returns the defaults of `worker run`.
+func DefaultConfig() Config {
+	return Config{
+		Concurrency:       8,
+		DrainTimeout:      60 * time.Second,
+		ResultSchema:      message.V2,
+		PollWait:          20 * time.Second,
+		NewerVersionDelay: 30 * time.Second,
+		MalformedDelay:    5 * time.Second,
+	}
+}
+
+// Validate reports settings that cannot work, naming them.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		errs = append(errs, fmt.Errorf("concurrency %d: want 1 to 1024", c.Concurrency))
+	}
+	if c.DrainTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("drain timeout %s: must be positive", c.DrainTimeout))
+	}
+	if c.PollWait < 0 || c.PollWait > 20*time.Second || c.PollWait%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("poll wait %s: want whole seconds from 0 to 20s", c.PollWait))
+	}
+	if c.ResultSchema != message.V1 && c.ResultSchema != message.V2 {
+		errs = append(errs, fmt.Errorf("result schema v%d: want v1 or v2", c.ResultSchema))
+	}
+	for name, d := range map[string]time.Duration{"newer-version delay": c.NewerVersionDelay, "malformed delay": c.MalformedDelay} {
+		if d < 0 || d > 12*time.Hour {
+			errs = append(errs, fmt.Errorf("%s %s: want 0 to 12h", name, d))
+		}
+	}
+	if c.Identity.ID == "" || c.Identity.Version == "" {
+		errs = append(errs, errors.New("worker identity needs an id and a version"))
+	}
+	return errors.Join(errs...)
+}

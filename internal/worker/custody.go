@@ -1,0 +1,262 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/queue"
+)
+
+// custody holds every message the worker has received and not yet given
+// back: it extends their visibility on every beat, and deletes or releases
+// them in batches when asked. One goroutine does all SQS calls on held
+// messages, so an extension can never land after the release of the same
+// message and hide it again.
+type custody struct {
+	w      *Worker
+	beat   time.Duration
+	ops    chan settleOp
+	mu     sync.Mutex
+	held   map[*held]struct{}
+	done   chan struct{}
+	extLog zerolog.Logger
+	setLog zerolog.Logger
+}
+
+// held is one received message.
+type held struct {
+	q         *jobQueue
+	messageID string
+	receipt   string
+}
+
+// settleOp asks custody to delete a message or to set its visibility.
+type settleOp struct {
+	h          *held
+	delete     bool
+	visibility time.Duration
+	reason     string // for releases: the metric label
+}
+
+// settleTimeout bounds one settling request; settling must work during a
+// hard stop, so it does not use the work context.
+const settleTimeout = 10 * time.Second
+
+func newCustody(w *Worker, beat time.Duration) *custody {
+	return &custody{
+		w:      w,
+		beat:   beat,
+		ops:    make(chan settleOp, 1024),
+		held:   make(map[*held]struct{}),
+		done:   make(chan struct{}),
+		extLog: sampled(w.log),
+		setLog: sampled(w.log),
+	}
+}
+
+// take records a received message; from now on it is extended until settled.
+func (c *custody) take(q *jobQueue, d queue.Delivery) *held {
+	h := &held{q: q, messageID: d.MessageID, receipt: d.ReceiptHandle}
+	c.mu.Lock()
+	c.held[h] = struct{}{}
+	c.mu.Unlock()
+	return h
+}
+
+func (c *custody) deleteJob(h *held) { c.ops <- settleOp{h: h, delete: true} }
+
+func (c *custody) release(h *held, visibility time.Duration, reason string) {
+	c.ops <- settleOp{h: h, visibility: visibility, reason: reason}
+}
+
+// close tells custody no more operations come; run then settles what is
+// queued and returns. Everything still held after that is released.
+func (c *custody) close() { close(c.ops) }
+
+func (c *custody) run() {
+	defer close(c.done)
+	tick := time.NewTicker(c.beat)
+	defer tick.Stop()
+	for {
+		select {
+		case op, ok := <-c.ops:
+			if !ok {
+				c.releaseLeftovers()
+				return
+			}
+			c.settle(c.gather(op))
+		case <-tick.C:
+			c.extend()
+		}
+	}
+}
+
+// gather collects the operations already queued behind first, without
+// waiting: under load they share batches, and a lone one goes out at once.
+func (c *custody) gather(first settleOp) []settleOp {
+	ops := []settleOp{first}
+	for len(ops) < 100 {
+		select {
+		case op, ok := <-c.ops:
+			if !ok {
+				// Closed: put nothing back; run sees the close on its next receive.
+				return ops
+			}
+			ops = append(ops, op)
+		default:
+			return ops
+		}
+	}
+	return ops
+}
+
+type batchKey struct {
+	q          *jobQueue
+	delete     bool
+	visibility time.Duration
+	reason     string
+}
+
+func (c *custody) settle(ops []settleOp) {
+	c.mu.Lock()
+	for _, op := range ops {
+		delete(c.held, op.h)
+	}
+	c.mu.Unlock()
+	groups := make(map[batchKey][]*held)
+	var order []batchKey
+	for _, op := range ops {
+		k := batchKey{q: op.h.q, delete: op.delete, visibility: op.visibility, reason: op.reason}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], op.h)
+	}
+	for _, k := range order {
+		hs := groups[k]
+		for len(hs) > 0 {
+			n := min(len(hs), queue.MaxBatch)
+			c.settleBatch(k, hs[:n])
+			hs = hs[n:]
+		}
+	}
+}
+
+func (c *custody) settleBatch(k batchKey, hs []*held) {
+	receipts := make([]string, len(hs))
+	for i, h := range hs {
+		receipts[i] = h.receipt
+	}
+	op := "delete_message_batch"
+	call := func(ctx context.Context) ([]error, error) { return k.q.src.DeleteBatch(ctx, receipts) }
+	if !k.delete {
+		op = "change_message_visibility_batch"
+		call = func(ctx context.Context) ([]error, error) {
+			return k.q.src.ChangeVisibilityBatch(ctx, receipts, k.visibility)
+		}
+	}
+	errs, err := retrySettle(call)
+	if err != nil {
+		c.w.metrics.sqsErrors.WithLabelValues(op).Inc()
+		c.setLog.Error().Err(err).Str("queue", k.q.url).Int("messages", len(hs)).
+			Msg("could not settle jobs; they become visible again when their visibility runs out")
+		return
+	}
+	for i, h := range hs {
+		if errs[i] != nil {
+			c.w.metrics.sqsErrors.WithLabelValues(op).Inc()
+			c.setLog.Warn().Err(errs[i]).Str("queue", k.q.url).Str("message_id", h.messageID).
+				Msg("SQS refused to settle a job")
+			continue
+		}
+		if k.delete {
+			c.w.metrics.deleted.Inc()
+		} else {
+			c.w.metrics.released.WithLabelValues(k.reason).Inc()
+		}
+	}
+}
+
+// retrySettle tries a settling request a few times with jittered backoff:
+// settling is what keeps a finished job from running twice, so it is worth
+// a second attempt, but not worth holding up a shutdown for long.
+func retrySettle(call func(context.Context) ([]error, error)) ([]error, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 100 * time.Millisecond
+	return backoff.Retry(context.Background(), func() ([]error, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		return call(ctx)
+	}, backoff.WithBackOff(bo), backoff.WithMaxTries(4), backoff.WithMaxElapsedTime(30*time.Second))
+}
+
+// extend pushes out the visibility of every held message by its queue's
+// visibility timeout.
+func (c *custody) extend() {
+	byQueue := make(map[*jobQueue][]*held)
+	c.mu.Lock()
+	for h := range c.held {
+		byQueue[h.q] = append(byQueue[h.q], h)
+	}
+	c.mu.Unlock()
+	for q, hs := range byQueue {
+		for len(hs) > 0 {
+			n := min(len(hs), queue.MaxBatch)
+			c.extendBatch(q, hs[:n])
+			hs = hs[n:]
+		}
+	}
+}
+
+func (c *custody) extendBatch(q *jobQueue, hs []*held) {
+	receipts := make([]string, len(hs))
+	for i, h := range hs {
+		receipts[i] = h.receipt
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.beat)
+	defer cancel()
+	errs, err := q.src.ChangeVisibilityBatch(ctx, receipts, q.visibility)
+	if err != nil {
+		c.w.metrics.sqsErrors.WithLabelValues("change_message_visibility_batch").Inc()
+		c.extLog.Warn().Err(err).Str("queue", q.url).Int("messages", len(hs)).Msg("heartbeat could not extend visibility")
+		return
+	}
+	for i, h := range hs {
+		if errs[i] != nil {
+			c.w.metrics.sqsErrors.WithLabelValues("change_message_visibility_batch").Inc()
+			c.extLog.Warn().Err(errs[i]).Str("queue", q.url).Str("message_id", h.messageID).
+				Msg("heartbeat lost a job: another worker may run it too")
+			continue
+		}
+		c.w.metrics.extensions.Inc()
+	}
+}
+
+// releaseLeftovers gives back anything still held when custody stops. It
+// is a guard: every path through the worker settles what it took, but if
+// one did not, the message must not stay invisible behind an exited worker.
+func (c *custody) releaseLeftovers() {
+	c.mu.Lock()
+	var ops []settleOp
+	for h := range c.held {
+		ops = append(ops, settleOp{h: h, visibility: 0, reason: "draining"})
+	}
+	c.mu.Unlock()
+	if len(ops) > 0 {
+		c.w.log.Warn().Int("messages", len(ops)).Msg("releasing jobs left held at exit")
+		c.settle(ops)
+	}
+}
+
+// sampled rate-limits a logger to one event per 10 s, for errors that
+// repeat while a dependency is down.
+func sampled(l zerolog.Logger) zerolog.Logger {
+	return l.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second})
+}
+
+var errNoProber = errors.New("no prober for this check type")

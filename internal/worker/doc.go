@@ -1,0 +1,27 @@
+// Package worker is the consumer loop of `worker run`: it long-polls the
+// jobs queues for at most as many jobs as it has free slots, runs each check
+// under its timeout, sends the result, and only then deletes the job.
+//
+// The contract with SQS, in the order a job lives through it:
+//
+//   - Received: the job is tracked from the moment ReceiveMessage returns.
+//     While it is tracked, the heartbeat extends its visibility (one
+//     ChangeMessageVisibilityBatch per queue per beat) well before it runs
+//     out, so a check longer than the queue's visibility timeout is never run
+//     twice at once.
+//   - Undecodable: a job of a newer schema than this worker reads is handed
+//     back with a short visibility delay for a newer worker; a malformed job
+//     is never deleted: it becomes visible again after a short delay and the
+//     queue's redrive policy moves it to the dead-letter queue. It is logged
+//     once (on its first receive), with its message id.
+//   - Done: the result is sent to the results queue, then the job is deleted
+//     (batched). A result that cannot be sent releases the job (visibility
+//     0) so it is redelivered.
+//
+// Stopping has two phases (river's StartWorkContext shape): cancelling the
+// fetch context starts the drain — no new receives, an open long poll is
+// let return and whatever it took is released at once, checks in flight run
+// to completion; cancelling the work context (or the drain timeout running
+// out) cancels the checks still running and releases their jobs. Run returns
+// only when nothing it received is left invisible behind it.
+package worker

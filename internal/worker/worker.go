@@ -1,0 +1,378 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/message"
+	"github.com/checkfleet/checkfleet/internal/queue"
+)
+
+// JobSource is a jobs queue, as the worker uses it.
+type JobSource interface {
+	URL() string
+	Receive(ctx context.Context, max int, wait time.Duration) ([]queue.Delivery, error)
+	DeleteBatch(ctx context.Context, receipts []string) ([]error, error)
+	ChangeVisibilityBatch(ctx context.Context, receipts []string, visibility time.Duration) ([]error, error)
+	VisibilityTimeout(ctx context.Context) (time.Duration, error)
+}
+
+// ResultSink is the results queue, as the worker uses it.
+type ResultSink interface {
+	Send(ctx context.Context, m queue.Outgoing) (string, error)
+}
+
+// Prober runs one check and reports its result; it never panics and is
+// bounded by the check's timeout (the worker guards against both anyway).
+type Prober interface {
+	Probe(ctx context.Context, c check.Check) check.Result
+}
+
+// Source is a jobs queue and the location its jobs run for (used when a
+// job does not say, as v1 jobs do not).
+type Source struct {
+	Queue    JobSource
+	Location string
+}
+
+// Worker consumes jobs and runs checks. Create it with New and start it
+// with Run, once.
+type Worker struct {
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics
+	sources []*jobQueue
+	results ResultSink
+	probers map[check.Type]Prober
+	slots   *semaphore.Weighted
+	custody *custody
+	jobs    sync.WaitGroup
+
+	prepared atomic.Bool
+	draining atomic.Bool
+	failing  atomic.Int32 // consecutive failed receives, over all queues
+	recvLog  zerolog.Logger
+}
+
+type jobQueue struct {
+	src        JobSource
+	url        string
+	location   string
+	visibility time.Duration
+}
+
+// New builds a worker. Metrics are registered on reg.
+func New(cfg Config, sources []Source, results ResultSink, probers map[check.Type]Prober,
+	log zerolog.Logger, reg prometheus.Registerer) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(sources) == 0 {
+		return nil, errors.New("worker needs at least one jobs queue")
+	}
+	if results == nil {
+		return nil, errors.New("worker needs a results queue")
+	}
+	w := &Worker{
+		cfg:     cfg,
+		log:     log,
+		metrics: newMetrics(reg),
+		results: results,
+		probers: probers,
+		slots:   semaphore.NewWeighted(int64(cfg.Concurrency)),
+		recvLog: sampled(log),
+	}
+	for _, s := range sources {
+		w.sources = append(w.sources, &jobQueue{src: s.Queue, url: s.Queue.URL(), location: s.Location})
+	}
+	return w, nil
+}
+
+// Ready reports whether the worker should be sent traffic: its queues
+// answered, its receives are not failing, its probers are ready (those that
+// have a Ready() error method) and it is not draining. A nil error means
+// ready.
+func (w *Worker) Ready() error {
+	switch {
+	case w.draining.Load():
+		return errors.New("draining")
+	case !w.prepared.Load():
+		return errors.New("jobs queues have not answered yet")
+	case w.failing.Load() >= 3:
+		return fmt.Errorf("last %d receives failed", w.failing.Load())
+	}
+	for typ, p := range w.probers {
+		if r, ok := p.(interface{ Ready() error }); ok {
+			if err := r.Ready(); err != nil {
+				return fmt.Errorf("%s prober: %w", typ, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Run consumes jobs until fetchCtx is cancelled, then drains: it stops
+// receiving, lets an open long poll return and releases what it took,
+// and waits for the checks in flight. When workCtx is cancelled or the
+// drain timeout runs out, the checks still running are cancelled and their
+// jobs released. Run returns once every message it received has been
+// deleted or handed back.
+func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
+	if err := w.prepare(fetchCtx); err != nil {
+		if fetchCtx.Err() != nil {
+			return nil // stopped before it started: nothing was received
+		}
+		return err
+	}
+	w.log.Info().Int("concurrency", w.cfg.Concurrency).Int("queues", len(w.sources)).Msg("worker started")
+
+	// hardCtx ends the long polls and the checks: on workCtx, or when the
+	// drain timeout runs out.
+	hardCtx, hardStop := context.WithCancel(workCtx)
+	defer hardStop()
+	beat := w.sources[0].visibility
+	for _, q := range w.sources {
+		beat = min(beat, q.visibility)
+	}
+	w.custody = newCustody(w, max(beat/3, 200*time.Millisecond))
+	custodyDone := make(chan struct{})
+	go func() { defer close(custodyDone); w.custody.run() }()
+
+	var receivers sync.WaitGroup
+	for _, q := range w.sources {
+		receivers.Go(func() { w.receive(fetchCtx, hardCtx, q) })
+	}
+
+	<-fetchCtx.Done()
+	w.draining.Store(true)
+	started := time.Now()
+	w.log.Info().Dur("drain_timeout", w.cfg.DrainTimeout).Msg("draining: no new jobs; finishing checks in flight")
+	timer := time.AfterFunc(w.cfg.DrainTimeout, func() {
+		w.log.Warn().Msg("drain timeout: cancelling checks still running and releasing their jobs")
+		hardStop()
+	})
+	defer timer.Stop()
+
+	receivers.Wait()
+	w.jobs.Wait()
+	w.custody.close()
+	<-custodyDone
+	w.log.Info().Dur("took", time.Since(started)).Msg("drained")
+	return nil
+}
+
+// prepare reads every queue's visibility timeout, retrying with backoff
+// until the queues answer or fetchCtx ends.
+func (w *Worker) prepare(ctx context.Context) error {
+	for _, q := range w.sources {
+		vis, err := backoff.Retry(ctx, func() (time.Duration, error) {
+			v, err := q.src.VisibilityTimeout(ctx)
+			if err != nil {
+				w.metrics.sqsErrors.WithLabelValues("get_queue_attributes").Inc()
+				w.recvLog.Warn().Err(err).Str("queue", q.url).Msg("jobs queue does not answer; retrying")
+			}
+			return v, err
+		}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
+		if err != nil {
+			return fmt.Errorf("jobs queue %s: %w", q.url, err)
+		}
+		if vis < time.Second {
+			return fmt.Errorf("jobs queue %s: visibility timeout %s is too short to extend", q.url, vis)
+		}
+		q.visibility = vis
+	}
+	w.prepared.Store(true)
+	return nil
+}
+
+func newBackoff() *backoff.ExponentialBackOff {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 200 * time.Millisecond
+	bo.MaxInterval = 20 * time.Second
+	return bo
+}
+
+// receive long-polls q for as many jobs as there are free slots, until
+// fetchCtx ends. Its polls run under hardCtx, not fetchCtx, so a drain lets
+// an open poll return instead of stranding what SQS handed it.
+func (w *Worker) receive(fetchCtx, hardCtx context.Context, q *jobQueue) {
+	bo := newBackoff()
+	for {
+		n, err := w.acquireSlots(fetchCtx)
+		if err != nil {
+			return
+		}
+		ds, err := q.src.Receive(hardCtx, n, w.cfg.PollWait)
+		if err != nil {
+			w.slots.Release(int64(n))
+			if hardCtx.Err() != nil {
+				return
+			}
+			w.failing.Add(1)
+			w.metrics.sqsErrors.WithLabelValues("receive_message").Inc()
+			wait := bo.NextBackOff()
+			w.recvLog.Warn().Err(err).Str("queue", q.url).Dur("retry_in", wait).Msg("receive failed")
+			select {
+			case <-time.After(wait):
+			case <-fetchCtx.Done():
+				return
+			}
+			continue
+		}
+		bo.Reset()
+		w.failing.Store(0)
+		w.slots.Release(int64(n - len(ds)))
+		w.metrics.received.WithLabelValues(q.url).Add(float64(len(ds)))
+		draining := fetchCtx.Err() != nil
+		for _, d := range ds {
+			h := w.custody.take(q, d)
+			if draining {
+				// Received but not started: back to the queue at once.
+				w.custody.release(h, 0, "draining")
+				w.slots.Release(1)
+				continue
+			}
+			w.jobs.Go(func() {
+				defer w.slots.Release(1)
+				w.handle(hardCtx, q, h, d)
+			})
+		}
+	}
+}
+
+// acquireSlots waits for at least one free slot and takes up to a full
+// batch of them.
+func (w *Worker) acquireSlots(ctx context.Context) (int, error) {
+	if err := w.slots.Acquire(ctx, 1); err != nil {
+		return 0, err
+	}
+	n := 1
+	for n < queue.MaxBatch && w.slots.TryAcquire(1) {
+		n++
+	}
+	return n, nil
+}
+
+// handle takes one received job to its end: a result sent and the job
+// deleted, or the job handed back.
+func (w *Worker) handle(ctx context.Context, q *jobQueue, h *held, d queue.Delivery) {
+	job, err := decode(d)
+	switch {
+	case errors.Is(err, message.ErrUnsupportedVersion):
+		w.metrics.decodeFailure.WithLabelValues("newer_version").Inc()
+		w.recvLog.Info().Str("message_id", d.MessageID).Err(err).Msg("job of a newer schema handed back for a newer worker")
+		w.custody.release(h, w.cfg.NewerVersionDelay, "newer_version")
+		return
+	case err != nil:
+		w.metrics.decodeFailure.WithLabelValues("malformed").Inc()
+		if d.ReceiveCount <= 1 {
+			// Logged once in its life, on the first receive; the redrive
+			// policy then moves it to the dead-letter queue.
+			w.log.Warn().Str("message_id", d.MessageID).Str("queue", q.url).Err(err).
+				Msg("malformed job left for the dead-letter queue")
+		}
+		w.custody.release(h, w.cfg.MalformedDelay, "malformed")
+		return
+	}
+	if job.Location == "" {
+		job.Location = q.location
+	}
+	res := w.run(ctx, job)
+	if ctx.Err() != nil {
+		// Cancelled by the hard stop: the result says nothing about the
+		// target, so the job goes back for another worker.
+		w.custody.release(h, 0, "cancelled")
+		return
+	}
+	if err := w.sendResult(res); err != nil {
+		w.recvLog.Error().Err(err).Str("run_id", job.RunID).Str("check_id", job.CheckID).
+			Msg("result not sent; job handed back to be run again")
+		w.custody.release(h, 0, "result_not_sent")
+		return
+	}
+	w.custody.deleteJob(h)
+}
+
+func decode(d queue.Delivery) (message.Job, error) {
+	if err := message.CheckAttribute(d.Attributes[message.SchemaAttribute], d.Body); err != nil {
+		return message.Job{}, err
+	}
+	return message.DecodeJob(d.Body)
+}
+
+// run runs the job's check and fills in what the worker knows of the run.
+func (w *Worker) run(ctx context.Context, job message.Job) (res check.Result) {
+	w.metrics.inFlight.Inc()
+	started := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error().Str("check_id", job.CheckID).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("prober panicked")
+			res = check.Result{Status: check.StatusError, Error: fmt.Sprintf("worker: prober panicked: %v", p)}
+		}
+		w.metrics.inFlight.Dec()
+		if res.StartedAt.IsZero() {
+			res.StartedAt = started
+		}
+		if res.FinishedAt.IsZero() {
+			res.FinishedAt = time.Now()
+		}
+		res.RunID, res.CheckID, res.Location, res.Attempt = job.RunID, job.CheckID, job.Location, job.Attempt
+		res.ScheduledAt = job.ScheduledAt
+		res.Worker = w.cfg.Identity
+		w.metrics.checks.WithLabelValues(string(job.Check.Type), string(res.Status)).Inc()
+		w.metrics.duration.WithLabelValues(string(job.Check.Type), string(res.Status)).Observe(time.Since(started).Seconds())
+	}()
+	p, ok := w.probers[job.Check.Type]
+	if !ok {
+		return check.Result{Status: check.StatusError, Error: fmt.Sprintf("worker: %v: %s", errNoProber, job.Check.Type)}
+	}
+	// The prober bounds itself by the check's timeout; this is the guard
+	// against one that does not.
+	ctx, cancel := context.WithTimeout(ctx, job.Check.Timeout+5*time.Second)
+	defer cancel()
+	return p.Probe(ctx, job.Check)
+}
+
+// sendResult encodes res at the configured schema and sends it, retrying
+// a few times; a result too large for SQS is sent without its screenshot.
+func (w *Worker) sendResult(res check.Result) error {
+	schema := message.SchemaID(message.KindResult, w.cfg.ResultSchema)
+	body, err := message.EncodeResult(res, w.cfg.ResultSchema)
+	if errors.Is(err, message.ErrTooLarge) && res.Browser != nil && res.Browser.Screenshot != nil {
+		slim := *res.Browser
+		slim.Screenshot = nil
+		res.Browser = &slim
+		body, err = message.EncodeResult(res, w.cfg.ResultSchema)
+	}
+	if err != nil {
+		return fmt.Errorf("encode result as %s: %w", schema, err)
+	}
+	out := queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}}
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 100 * time.Millisecond
+	_, err = backoff.Retry(context.Background(), func() (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		id, err := w.results.Send(ctx, out)
+		if err != nil {
+			w.metrics.sqsErrors.WithLabelValues("send_message").Inc()
+		}
+		return id, err
+	}, backoff.WithBackOff(bo), backoff.WithMaxTries(3), backoff.WithMaxElapsedTime(20*time.Second))
+	if err != nil {
+		return err
+	}
+	w.metrics.resultsSent.Inc()
+	return nil
+}
