@@ -8,7 +8,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -X github.com/checkfleet/checkfleet/internal/buildinfo.Version=$(VERSION)
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages with benchmarks that `make bench` runs, and how long each runs.
-BENCH_PKGS  ?= ./internal/...
+BENCH_PKGS  ?= ./...
 BENCHTIME   ?= 3s
 FUZZTIME    ?= 30s
 

@@ -167,12 +167,13 @@ func (s *Stack) PrintSummary(w io.Writer) {
                    dead letters: %s
   control plane    %s   (/healthz, /metrics)
 
-Point a worker or the AWS CLI at it with:
-  export AWS_ENDPOINT_URL_SQS=%s AWS_REGION=us-east-1
+Point a worker or the AWS CLI at it (any credentials do; none are checked):
+  export AWS_ENDPOINT_URL_SQS=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  bin/worker run --jobs-queue %s --results-queue %s --allow-net 127.0.0.1/32
 
 Stop with Ctrl-C.
 `, s.SQSEndpoint, dataDesc(s.cfg.DataDir), s.Jobs.URL, s.Jobs.DLQURL, s.Results.URL, s.Results.DLQURL,
-		s.ControlURL, s.SQSEndpoint)
+		s.ControlURL, s.SQSEndpoint, s.Jobs.URL, s.Results.URL)
 }
 
 func dataDesc(dir string) string {
