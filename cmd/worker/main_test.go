@@ -76,7 +76,7 @@ func (b *syncBuffer) String() string {
 // way an operator would: flags, CHECKFLEET_* and the SDK's AWS_* variables.
 func execWorker(f *fleet, id string, concurrency int, extra ...string) *exec.Cmd {
 	args := append([]string{"run", "--jobs-queue", f.jobs.URL, "--results-queue", f.results.URL,
-		"--health-listen", "127.0.0.1:0", "--id", id, "--drain-timeout", "2m"}, extra...)
+		"--health-listen", "127.0.0.1:0", "--id", id, "--drain-timeout", "2m", "--poll-wait", "1s"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "WORKER_MAIN=1",
 		"AWS_ENDPOINT_URL_SQS="+f.env.Endpoint, "AWS_REGION=us-east-1",

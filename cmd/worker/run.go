@@ -48,6 +48,7 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.StringVar(&c.resultsQueue, "results-queue", "", "URL of the results queue")
 	fs.IntVar(&c.worker.Concurrency, "concurrency", c.worker.Concurrency, "checks run at once")
 	fs.DurationVar(&c.worker.DrainTimeout, "drain-timeout", c.worker.DrainTimeout, "how long a drain waits for checks in flight before cancelling them")
+	fs.DurationVar(&c.worker.PollWait, "poll-wait", c.worker.PollWait, "long-poll wait of each receive, whole seconds up to 20s; a stop waits for an open poll")
 	fs.StringVar(&c.healthListen, "health-listen", "127.0.0.1:9090", "address serving /healthz, /readyz and /metrics")
 	fs.StringVar(&c.resultSchema, "result-schema", "v2", "schema version of the results sent: v1 or v2")
 	fs.Var(&c.allowNet, "allow-net", "CIDR checks may reach although it is not public, e.g. 127.0.0.0/8 (repeatable)")

@@ -63,6 +63,7 @@ type Worker struct {
 	draining atomic.Bool
 	failing  atomic.Int32 // consecutive failed receives, over all queues
 	recvLog  zerolog.Logger
+	hardCtx  context.Context // ends the checks; set by Run before any receive
 }
 
 type jobQueue struct {
@@ -126,8 +127,9 @@ func (w *Worker) Ready() error {
 // receiving, lets an open long poll return and releases what it took,
 // and waits for the checks in flight. When workCtx is cancelled or the
 // drain timeout runs out, the checks still running are cancelled and their
-// jobs released. Run returns once every message it received has been
-// deleted or handed back.
+// jobs released. An open long poll is never cut (see receive), so a stop can
+// take up to PollWait longer. Run returns once every message it received
+// has been deleted or handed back.
 func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	if err := w.prepare(fetchCtx); err != nil {
 		if fetchCtx.Err() != nil {
@@ -141,6 +143,7 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	// drain timeout runs out.
 	hardCtx, hardStop := context.WithCancel(workCtx)
 	defer hardStop()
+	w.hardCtx = hardCtx
 	beat := w.sources[0].visibility
 	for _, q := range w.sources {
 		beat = min(beat, q.visibility)
@@ -151,7 +154,7 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 
 	var receivers sync.WaitGroup
 	for _, q := range w.sources {
-		receivers.Go(func() { w.receive(fetchCtx, hardCtx, q) })
+		receivers.Go(func() { w.receive(fetchCtx, q) })
 	}
 
 	<-fetchCtx.Done()
@@ -204,19 +207,23 @@ func newBackoff() *backoff.ExponentialBackOff {
 }
 
 // receive long-polls q for as many jobs as there are free slots, until
-// fetchCtx ends. Its polls run under hardCtx, not fetchCtx, so a drain lets
-// an open poll return instead of stranding what SQS handed it.
-func (w *Worker) receive(fetchCtx, hardCtx context.Context, q *jobQueue) {
+// fetchCtx ends. A poll is never cut short, not even by the hard stop:
+// cutting it can strand the messages SQS hands it, invisible behind a
+// worker that has gone. A drain therefore waits for an open poll (at most
+// PollWait) and releases what it brings.
+func (w *Worker) receive(fetchCtx context.Context, q *jobQueue) {
 	bo := newBackoff()
 	for {
 		n, err := w.acquireSlots(fetchCtx)
 		if err != nil {
 			return
 		}
-		ds, err := q.src.Receive(hardCtx, n, w.cfg.PollWait)
+		pollCtx, cancel := context.WithTimeout(context.Background(), w.cfg.PollWait+settleTimeout)
+		ds, err := q.src.Receive(pollCtx, n, w.cfg.PollWait)
+		cancel()
 		if err != nil {
 			w.slots.Release(int64(n))
-			if hardCtx.Err() != nil {
+			if fetchCtx.Err() != nil {
 				return
 			}
 			w.failing.Add(1)
@@ -245,7 +252,7 @@ func (w *Worker) receive(fetchCtx, hardCtx context.Context, q *jobQueue) {
 			}
 			w.jobs.Go(func() {
 				defer w.slots.Release(1)
-				w.handle(hardCtx, q, h, d)
+				w.handle(w.hardCtx, q, h, d)
 			})
 		}
 	}
