@@ -148,8 +148,6 @@ func (s *Server) ack(queueURL string, entries []ackInput, visibility bool) ([]*a
 			if m != nil && m.nonce == r.nonce {
 				q.remove(m)
 				deleted = append(deleted, m.id)
-			} else if m != nil {
-				println("DIAG stale delete", m.receiveCount, m.state)
 			}
 			continue
 		}

@@ -40,7 +40,11 @@ func benchThroughput(b *testing.B, opts Options) {
 	if benchHook != nil {
 		benchHook(srv)
 	}
-	client := newClient(hs.URL)
+	// A transport per run: connections of an earlier run's server (and of
+	// its cancelled polls) must not leak into this one.
+	tr := newTransport()
+	defer tr.CloseIdleConnections()
+	client := newClientWith(tr, hs.URL)
 	ctx := context.Background()
 	created, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
 	if err != nil {

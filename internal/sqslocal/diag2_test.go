@@ -23,7 +23,7 @@ func init() {
 					q.mu.Lock()
 					v, in, d := q.counts()
 					q.mu.Unlock()
-					fmt.Fprintf(os.Stderr, "%v: visible %d inflight %d delayed %d polling %d\n", time.Since(start).Round(time.Second), v, in, d, srv.polling.Load())
+					fmt.Fprintf(os.Stderr, "%d %v: visible %d inflight %d delayed %d polling %d\n", time.Now().UnixMilli(), time.Since(start).Round(time.Second), v, in, d, srv.polling.Load())
 				}
 				srv.mu.RUnlock()
 			}

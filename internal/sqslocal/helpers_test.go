@@ -2,7 +2,6 @@ package sqslocal
 
 import (
 	"context"
-	"io"
 	"errors"
 	"net"
 	"net/http"
@@ -101,19 +100,25 @@ var (
 // newClient builds the real SDK client for a loopback endpoint, with
 // static credentials and nothing taken from the environment.
 func newClient(endpoint string, optFns ...func(*sqs.Options)) *sqs.Client {
-	transportOnce.Do(func() {
-		transport = &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			MaxIdleConns:        64,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     30 * time.Second,
-		}
-	})
+	transportOnce.Do(func() { transport = newTransport() })
+	return newClientWith(transport, endpoint, optFns...)
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}
+}
+
+func newClientWith(t *http.Transport, endpoint string, optFns ...func(*sqs.Options)) *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:   &http.Client{Transport: diagRT{transport}},
+		HTTPClient:   &http.Client{Transport: t},
 	}, optFns...)
 }
 
@@ -233,30 +238,3 @@ func bodies(msgs []types.Message) []string {
 	}
 	return out
 }
-
-type diagRT struct{ rt http.RoundTripper }
-
-func (d diagRT) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := d.rt.RoundTrip(r)
-	if err != nil {
-		println("DIAG transport error", r.Header.Get("X-Amz-Target"), err.Error())
-		return resp, err
-	}
-	resp.Body = diagBody{resp.Body, r.Header.Get("X-Amz-Target")}
-	return resp, err
-}
-
-type diagBody struct {
-	rc     io.ReadCloser
-	target string
-}
-
-func (b diagBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF {
-		println("DIAG body error", b.target, err.Error())
-	}
-	return n, err
-}
-
-func (b diagBody) Close() error { return b.rc.Close() }

@@ -75,7 +75,6 @@ func (s *Server) receiveMessage(c *call) *apiError {
 			s.writeReceived(c, a.got, sys, in.MessageAttributeNames)
 			c.afterWrite = func(delivered bool) {
 				if !delivered {
-					println("DIAG release", len(a.got), c.ctx.Err() != nil)
 					s.release(a.q, a.got)
 				}
 			}
