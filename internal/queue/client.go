@@ -47,6 +47,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 		t.MaxIdleConns = maxConns
 		t.MaxIdleConnsPerHost = maxConns
 		t.IdleConnTimeout = 90 * time.Second
+		// A 4 KiB write buffer let net/http fail a large batch mid-body and
+		// retry it, stranding a received batch; see sqslocal's notes.
+		t.WriteBufferSize = 64 << 10
 	})
 	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
 	if cfg.Region != "" {

@@ -37,9 +37,6 @@ func benchThroughput(b *testing.B, opts Options) {
 			b.Error(err)
 		}
 	}()
-	if benchHook != nil {
-		benchHook(srv)
-	}
 	// A transport per run: connections of an earlier run's server (and of
 	// its cancelled polls) must not leak into this one.
 	tr := newTransport()
@@ -182,5 +179,3 @@ func BenchmarkLongPollWakeup(b *testing.B) {
 	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
-
-var benchHook func(*Server)

@@ -110,6 +110,13 @@ func newTransport() *http.Transport {
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
+		// Requests up to 64 KiB are written in one flush. With the default
+		// 4 KiB, a larger body (a SendMessageBatch) goes out before
+		// net/http's writeLoop re-reads it for trailing bytes; if the SDK
+		// has already closed it by then (it has the response), the writeLoop
+		// sees io.EOF, closes the connection under the response being read,
+		// and the SDK retries an operation that succeeded.
+		WriteBufferSize: 64 << 10,
 	}
 }
 
