@@ -29,7 +29,7 @@ func listen(t *testing.T, addr string) *acceptLog {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s (this test needs loopback addresses): %v", addr, err)
+		t.Fatalf("cannot listen on %s (this test needs loopback addresses): %v", addr, err)
 	}
 	l := &acceptLog{ln: ln, accepted: make(chan string, 16)}
 	done := make(chan struct{})
@@ -157,7 +157,7 @@ func TestRedirectToForbiddenAddress(t *testing.T) {
 
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
-		t.Skipf("cannot listen on 127.0.0.2 (Linux routes all of 127.0.0.0/8 to lo): %v", err)
+		t.Fatalf("cannot listen on 127.0.0.2 (Linux routes all of 127.0.0.0/8 to lo): %v", err)
 	}
 	var redirects atomic.Int32
 	allowed := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -164,7 +164,7 @@ const helperDirEnv = "SQSLOCAL_TEST_HELPER_DIR"
 func TestHelperProcessServe(t *testing.T) {
 	dir := os.Getenv(helperDirEnv)
 	if dir == "" {
-		t.Skip("helper process for TestKill9")
+		return // run as a test: nothing to do, TestKill9 starts it as a child
 	}
 	srv, err := New(Options{DataDir: dir})
 	if err != nil {

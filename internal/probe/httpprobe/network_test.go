@@ -138,7 +138,7 @@ func TestProbeRedirectToForbiddenAddress(t *testing.T) {
 	defer target.Close()
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
-		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+		t.Fatalf("cannot listen on 127.0.0.2: %v", err)
 	}
 	allowed := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target.URL+"/admin", http.StatusTemporaryRedirect)
