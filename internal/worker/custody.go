@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -258,5 +257,3 @@ func (c *custody) releaseLeftovers() {
 func sampled(l zerolog.Logger) zerolog.Logger {
 	return l.Sample(&zerolog.BurstSampler{Burst: 1, Period: 10 * time.Second})
 }
-
-var errNoProber = errors.New("no prober for this check type")

@@ -39,6 +39,9 @@ type Prober interface {
 	Probe(ctx context.Context, c check.Check) check.Result
 }
 
+// errNoProber is the error of a job whose check type this worker cannot run.
+var errNoProber = errors.New("no prober for this check type")
+
 // Source is a jobs queue and the location its jobs run for (used when a
 // job does not say, as v1 jobs do not).
 type Source struct {
