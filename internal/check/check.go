@@ -194,7 +194,8 @@ type Assertion struct {
 	// Source is the part of the response read.
 	Source Source
 	// Property narrows Source: a JSONPath starting with "$" for json_body
-	// (empty means the whole document), a header name for headers.
+	// (empty means the whole document), a header name for headers (empty
+	// for has_key, whose Target names the header).
 	Property string
 	// Comparison is how the value read is compared with Target.
 	Comparison Comparison
@@ -226,7 +227,8 @@ func Sources() []Source {
 func (s Source) Valid() bool { return slices.Contains(Sources(), s) }
 
 // Comparisons lists the comparisons that make sense for s: numbers are
-// ordered, text is searched, only JSON has keys. It is empty for an unknown
+// ordered, text is searched, JSON and headers have keys (has_key on headers
+// asks whether the header named by Target is present). It is empty for an unknown
 // source.
 func (s Source) Comparisons() []Comparison {
 	text := []Comparison{Equals, NotEquals, Contains, NotContains, IsEmpty, NotEmpty, Matches}
@@ -235,8 +237,10 @@ func (s Source) Comparisons() []Comparison {
 		return []Comparison{Equals, NotEquals, LessThan, GreaterThan}
 	case SourceResponseTime:
 		return []Comparison{LessThan, GreaterThan}
-	case SourceTextBody, SourceHeaders:
+	case SourceTextBody:
 		return text
+	case SourceHeaders:
+		return append(text, HasKey)
 	case SourceJSONBody:
 		return Comparisons()
 	}
@@ -256,7 +260,7 @@ const (
 	GreaterThan Comparison = "greater_than" // numeric
 	IsEmpty     Comparison = "is_empty"     // takes no Target
 	NotEmpty    Comparison = "not_empty"    // takes no Target
-	HasKey      Comparison = "has_key"      // Target is the key; json_body only
+	HasKey      Comparison = "has_key"      // Target is the key (json_body) or header name (headers)
 	Matches     Comparison = "matches"      // Target is an RE2 expression
 )
 

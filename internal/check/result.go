@@ -90,8 +90,12 @@ type HTTPResult struct {
 	StatusCode int
 	// Headers are the response headers, in the order received.
 	Headers []Header
-	// BodyBytes is how many body bytes were read.
+	// BodyBytes is the size of the whole body: the bytes kept for the
+	// assertions plus any read past the runner's cap and discarded.
 	BodyBytes int64
+	// BodyTruncated reports that the body was longer than the runner's cap,
+	// so body assertions saw only its first part.
+	BodyTruncated bool
 	// TLS describes the connection; nil for plain http.
 	TLS *TLSInfo
 }
@@ -139,6 +143,30 @@ type BrowserResult struct {
 	// Screenshot is a JPEG image, taken by the last screenshot step or on
 	// failure; nil if none was taken or it was dropped for size.
 	Screenshot []byte
+	// Navigation is the Navigation Timing of the last main document loaded;
+	// nil if no page loaded.
+	Navigation *NavigationTiming
+}
+
+// NavigationTiming is what the page's Navigation Timing API reports for its
+// main document, each phase as a duration (zero when it did not happen).
+type NavigationTiming struct {
+	// URL is the document's URL after redirects.
+	URL string
+	// DNS is the name lookup.
+	DNS time.Duration
+	// Connect is the TCP connect, TLS included.
+	Connect time.Duration
+	// TLS is the TLS handshake.
+	TLS time.Duration
+	// TTFB is from the request sent to the first response byte.
+	TTFB time.Duration
+	// Download is from the first to the last response byte.
+	Download time.Duration
+	// DOMContentLoaded is from navigation start to DOMContentLoaded.
+	DOMContentLoaded time.Duration
+	// Load is from navigation start to the load event's end.
+	Load time.Duration
 }
 
 // StepResult is the outcome of one browser step.
@@ -147,6 +175,9 @@ type StepResult struct {
 	Action Action
 	// Target is what the step acted on, for display: a selector, URL or key.
 	Target string
+	// StatusCode is the HTTP status of the main response a goto step
+	// received; zero for other steps or when none arrived.
+	StatusCode int
 	// Duration is how long the step took.
 	Duration time.Duration
 	// Passed reports whether the step succeeded.

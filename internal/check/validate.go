@@ -195,7 +195,14 @@ func validateAssertion(v *validator, field string, a Assertion) {
 	}
 	switch a.Source {
 	case SourceHeaders:
-		if a.Property == "" {
+		if a.Comparison == HasKey {
+			if a.Property != "" {
+				v.add(field+".property", "must be empty for has_key on headers (the target names the header)")
+			}
+			if a.Target != "" && !isToken(a.Target) {
+				v.addf(field+".target", "%q is not a valid header name", a.Target)
+			}
+		} else if a.Property == "" {
 			v.add(field+".property", "is required for headers (the header name)")
 		} else if !isToken(a.Property) {
 			v.addf(field+".property", "%q is not a valid header name", a.Property)

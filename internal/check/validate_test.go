@@ -127,7 +127,12 @@ func TestValidateRejects(t *testing.T) {
 		{"unknown source", func(c *Check) { c.Assertions[0].Source = "cookies" }, "assertions[0].source", `unknown source "cookies"`},
 		{"unknown comparison", func(c *Check) { c.Assertions[1].Comparison = "between" }, "assertions[1].comparison", `unknown comparison "between"`},
 		{"comparison not for source", func(c *Check) { c.Assertions[0].Comparison = Contains }, "assertions[0].comparison", "contains cannot be used with status_code"},
-		{"has_key on headers", func(c *Check) { c.Assertions[3].Comparison = HasKey }, "assertions[3].comparison", "has_key cannot be used with headers"},
+		{"has_key on headers with property", func(c *Check) { c.Assertions[3].Comparison = HasKey }, "assertions[3].property", "must be empty for has_key on headers"},
+		{"has_key on headers with bad name", func(c *Check) {
+			c.Assertions[3] = Assertion{Source: SourceHeaders, Comparison: HasKey, Target: "X Bad"}
+		},
+			"assertions[3].target", "not a valid header name"},
+		{"has_key on status code", func(c *Check) { c.Assertions[0].Comparison = HasKey }, "assertions[0].comparison", "has_key cannot be used with status_code"},
 		{"status target not a code", func(c *Check) { c.Assertions[0].Target = "OK" }, "assertions[0].target", "must be a status code"},
 		{"status target out of range", func(c *Check) { c.Assertions[0].Target = "42" }, "assertions[0].target", "must be a status code"},
 		{"status target with sign", func(c *Check) { c.Assertions[0].Target = "+20" }, "assertions[0].target", "must be a status code"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/checkfleet/checkfleet/internal/check"
 )
 
 // invalidCase is a hand-written bad message: Decode must reject it as
@@ -154,6 +156,7 @@ func invalidCases(t testing.TB) []invalidCase {
 		e("status target not a code", "job/v2 api", "check.assertions.0.target", "OK", "check.assertions[0].target", "must be a status code"),
 		e("target on not_empty", "job/v2 api", "check.assertions.3.target", "x", "check.assertions[3].target", "must be empty for not_empty"),
 		e("headers without property", "job/v2 api", "check.assertions.2.property", del, "check.assertions[2].property", "is required for headers"),
+		e("has_key on headers with property", "job/v2 api", "check.assertions.2.comparison", "has_key", "check.assertions[2].property", "must be empty for has_key on headers"),
 		e("assertion without comparison", "job/v2 api", "check.assertions.1.comparison", del, "check.assertions[1].comparison", "is required"),
 		schemaAt("check", e("browser on api check", "job/v2 api", "check.browser",
 			map[string]any{"steps": []any{map[string]any{"action": "screenshot"}}}, "check.browser", "must not be set on an api check")),
@@ -271,6 +274,13 @@ func validVariants(t testing.TB) []validVariant {
 			func(t *testing.T, j Job) {
 				if j.Check.API.Headers != nil {
 					t.Errorf("headers = %#v, want nil", j.Check.API.Headers)
+				}
+			}},
+		{"has_key on headers", KindJob, edit(t, edit(t, edit(t, base(t, "job/v2 api"), "check.assertions.2.comparison", "has_key"),
+			"check.assertions.2.property", del), "check.assertions.2.target", "X-Request-Id"),
+			func(t *testing.T, j Job) {
+				if a := j.Check.Assertions[2]; a.Comparison != check.HasKey || a.Target != "X-Request-Id" || a.Property != "" {
+					t.Errorf("assertion = %+v, want has_key X-Request-Id", a)
 				}
 			}},
 		{"unknown fields in results", KindResult, edit(t, edit(t, base(t, "result/v2 browser"), "cost_usd", 0.01), "browser.har", "x"), nil},

@@ -119,7 +119,8 @@ func apiResult() check.Result {
 				{Name: "Set-Cookie", Value: "a=1; Path=/"},
 				{Name: "Set-Cookie", Value: "b=2; Path=/"},
 			},
-			BodyBytes: 512,
+			BodyBytes:     2 << 20,
+			BodyTruncated: true,
 			TLS: &check.TLSInfo{
 				Version: "TLS 1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ServerName: "api.example.com",
 				CertSubject: "CN=api.example.com", CertIssuer: "CN=R11,O=Let's Encrypt,C=US",
@@ -146,7 +147,7 @@ func browserResult() check.Result {
 		Timings: check.Timings{Total: 1234 * time.Millisecond},
 		Browser: &check.BrowserResult{
 			Steps: []check.StepResult{
-				{Action: check.ActionGoto, Target: "https://shop.example.com/", Duration: 812 * time.Millisecond, Passed: true},
+				{Action: check.ActionGoto, Target: "https://shop.example.com/", StatusCode: 200, Duration: 812 * time.Millisecond, Passed: true},
 				{Action: check.ActionClick, Target: "nav > a[href='/cart']", Duration: 95 * time.Millisecond, Passed: true},
 				{Action: check.ActionAssertText, Target: ".total", Duration: 5000 * time.Millisecond,
 					Error: `text "€ 0,00" does not match`},
@@ -157,6 +158,11 @@ func browserResult() check.Result {
 				{URL: "https://cdn.example.com/app.js", Method: "GET", Error: "net::ERR_NAME_NOT_RESOLVED"},
 			},
 			Screenshot: []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"),
+			Navigation: &check.NavigationTiming{
+				URL: "https://shop.example.com/", DNS: 4 * time.Millisecond, Connect: 20 * time.Millisecond,
+				TLS: 12 * time.Millisecond, TTFB: 180 * time.Millisecond, Download: 9 * time.Millisecond,
+				DOMContentLoaded: 420 * time.Millisecond, Load: 790 * time.Millisecond,
+			},
 		},
 		Worker: worker,
 	}

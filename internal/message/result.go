@@ -124,6 +124,7 @@ type httpV2 struct {
 	StatusCode int        `json:"status_code"`
 	Headers    []headerV2 `json:"headers,omitempty"`
 	BodyBytes  int64      `json:"body_bytes"`
+	Truncated  bool       `json:"body_truncated,omitempty"`
 	TLS        *tlsV2     `json:"tls,omitempty"`
 }
 
@@ -149,11 +150,24 @@ type browserResultV2 struct {
 	ConsoleErrors  []string          `json:"console_errors,omitempty"`
 	FailedRequests []failedRequestV2 `json:"failed_requests,omitempty"`
 	Screenshot     []byte            `json:"screenshot,omitempty"` // standard base64
+	Navigation     *navigationV2     `json:"navigation_ms,omitempty"`
+}
+
+type navigationV2 struct {
+	URL              string `json:"url,omitempty"`
+	DNS              int64  `json:"dns,omitempty"`
+	Connect          int64  `json:"connect,omitempty"`
+	TLS              int64  `json:"tls,omitempty"`
+	TTFB             int64  `json:"ttfb,omitempty"`
+	Download         int64  `json:"download,omitempty"`
+	DOMContentLoaded int64  `json:"dom_content_loaded,omitempty"`
+	Load             int64  `json:"load,omitempty"`
 }
 
 type stepResultV2 struct {
 	Action     string `json:"action"`
 	Target     string `json:"target,omitempty"`
+	StatusCode int    `json:"status_code,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 	Passed     bool   `json:"passed"`
 	Error      string `json:"error,omitempty"`
@@ -187,7 +201,7 @@ func resultV2From(r check.Result) resultV2 {
 		}
 	}
 	if h := r.HTTP; h != nil {
-		w.HTTP = &httpV2{StatusCode: h.StatusCode, Headers: headersV2From(h.Headers), BodyBytes: h.BodyBytes}
+		w.HTTP = &httpV2{StatusCode: h.StatusCode, Headers: headersV2From(h.Headers), BodyBytes: h.BodyBytes, Truncated: h.BodyTruncated}
 		if t := h.TLS; t != nil {
 			w.HTTP.TLS = &tlsV2{
 				Version: t.Version, CipherSuite: t.CipherSuite, ServerName: t.ServerName,
@@ -205,8 +219,16 @@ func resultV2From(r check.Result) resultV2 {
 		w.Browser = &browserResultV2{ConsoleErrors: b.ConsoleErrors, Screenshot: b.Screenshot}
 		for _, s := range b.Steps {
 			w.Browser.Steps = append(w.Browser.Steps, stepResultV2{
-				Action: string(s.Action), Target: s.Target, DurationMS: millisOf(s.Duration), Passed: s.Passed, Error: s.Error,
+				Action: string(s.Action), Target: s.Target, StatusCode: s.StatusCode,
+				DurationMS: millisOf(s.Duration), Passed: s.Passed, Error: s.Error,
 			})
+		}
+		if n := b.Navigation; n != nil {
+			w.Browser.Navigation = &navigationV2{
+				URL: n.URL, DNS: millisOf(n.DNS), Connect: millisOf(n.Connect), TLS: millisOf(n.TLS),
+				TTFB: millisOf(n.TTFB), Download: millisOf(n.Download),
+				DOMContentLoaded: millisOf(n.DOMContentLoaded), Load: millisOf(n.Load),
+			}
 		}
 		for _, f := range b.FailedRequests {
 			w.Browser.FailedRequests = append(w.Browser.FailedRequests, failedRequestV2(f))
@@ -235,9 +257,10 @@ func readResultV2(o object) check.Result {
 	}
 	if h, ok := o.object("http", false); ok {
 		r.HTTP = &check.HTTPResult{
-			StatusCode: int(h.integer("status_code", true, 100, 999)),
-			Headers:    readHeaders(h, "headers"),
-			BodyBytes:  h.integer("body_bytes", true, 0, 1<<62),
+			StatusCode:    int(h.integer("status_code", true, 100, 999)),
+			Headers:       readHeaders(h, "headers"),
+			BodyBytes:     h.integer("body_bytes", true, 0, 1<<62),
+			BodyTruncated: h.boolean("body_truncated", false),
 		}
 		if t, ok := h.object("tls", false); ok {
 			r.HTTP.TLS = &check.TLSInfo{
@@ -258,7 +281,8 @@ func readResultV2(o object) check.Result {
 		b.objects("steps", func(s object) {
 			r.Browser.Steps = append(r.Browser.Steps, check.StepResult{
 				Action: check.Action(s.str("action", true)), Target: s.str("target", false),
-				Duration: s.millis("duration_ms", true, 0), Passed: s.boolean("passed", true), Error: s.str("error", false),
+				StatusCode: int(s.integer("status_code", false, 100, 999)),
+				Duration:   s.millis("duration_ms", true, 0), Passed: s.boolean("passed", true), Error: s.str("error", false),
 			})
 		})
 		b.array("console_errors", func(v any, path string) {
@@ -271,6 +295,13 @@ func readResultV2(o object) check.Result {
 			})
 		})
 		r.Browser.Screenshot = b.base64("screenshot")
+		if n, ok := b.object("navigation_ms", false); ok {
+			r.Browser.Navigation = &check.NavigationTiming{
+				URL: n.str("url", false), DNS: n.millis("dns", false, 0), Connect: n.millis("connect", false, 0),
+				TLS: n.millis("tls", false, 0), TTFB: n.millis("ttfb", false, 0), Download: n.millis("download", false, 0),
+				DOMContentLoaded: n.millis("dom_content_loaded", false, 0), Load: n.millis("load", false, 0),
+			}
+		}
 	}
 	if w, ok := o.object("worker", true); ok {
 		r.Worker = check.WorkerInfo{
@@ -344,6 +375,7 @@ func checkResult(r check.Result, v Version) (path, msg string) {
 				p.addf(field+".action", "unknown action %q", s.Action)
 			}
 			p.millis(field+".duration_ms", s.Duration)
+			p.statusCode(field+".status_code", s.StatusCode, true)
 		}
 		for i, f := range b.FailedRequests {
 			field := fmt.Sprintf("browser.failed_requests[%d]", i)

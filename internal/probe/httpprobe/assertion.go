@@ -81,7 +81,7 @@ func Compare(comparison check.Comparison, actual, target string) (bool, error) {
 		}
 		return re.MatchString(actual), nil
 	case check.HasKey:
-		return false, fmt.Errorf("%w: has_key applies to json_body only", ErrBadDefinition)
+		return false, fmt.Errorf("%w: has_key applies to json_body and headers only", ErrBadDefinition)
 	}
 	return false, fmt.Errorf("%w: unknown comparison %q", ErrBadDefinition, comparison)
 }
@@ -167,6 +167,15 @@ func evaluateOne(a check.Assertion, r *response) (check.AssertionResult, error) 
 	case check.SourceTextBody:
 		actual = r.bodyText()
 	case check.SourceHeaders:
+		if a.Comparison == check.HasKey {
+			res.Actual = truncate(strings.Join(r.header.Values(a.Target), ", "))
+			res.Passed = len(r.header.Values(a.Target)) > 0
+			if !res.Passed {
+				res.Error = "no header " + a.Target
+				return res, errors.New(res.Error)
+			}
+			return res, nil
+		}
 		values := r.header.Values(a.Property)
 		if len(values) == 0 {
 			return absent(res, fmt.Sprintf("no header %s", a.Property))

@@ -50,7 +50,7 @@ func TestCompare(t *testing.T) {
 		{cmp: check.Matches, actual: "xx order-1234 yy", target: `order-\d+`, want: true},
 		{cmp: check.Matches, actual: "order-abc", target: `^order-\d+$`},
 		{cmp: check.Matches, actual: "x", target: `(`, err: "invalid regular expression", bad: true},
-		{cmp: check.HasKey, actual: "{}", target: "a", err: "json_body only", bad: true},
+		{cmp: check.HasKey, actual: "{}", target: "a", err: "json_body and headers only", bad: true},
 		{cmp: "roughly", actual: "a", target: "a", err: `unknown comparison "roughly"`, bad: true},
 	}
 	for _, tt := range tests {
@@ -113,6 +113,9 @@ func TestEvaluate(t *testing.T) {
 		{a: assert(check.SourceHeaders, "X-Missing", check.NotEmpty, ""), err: "no header X-Missing"},
 		{a: assert(check.SourceHeaders, "X-Missing", check.NotContains, "x"), err: "no header X-Missing"},
 		{a: assert(check.SourceHeaders, "Content-Type", check.Matches, `^application/(json|xml)`), passed: true},
+		{a: assert(check.SourceHeaders, "", check.HasKey, "x-empty"), passed: true},
+		{a: assert(check.SourceHeaders, "", check.HasKey, "Set-Cookie"), passed: true, actual: "a=1, b=2"},
+		{a: assert(check.SourceHeaders, "", check.HasKey, "X-Request-Id"), err: "no header X-Request-Id"},
 		{a: assert(check.SourceJSONBody, "$.data.id", check.Equals, "8"), passed: true, actual: "8"},
 		{a: assert(check.SourceJSONBody, "$.data.id", check.Equals, "7"), actual: "8"},
 		{a: assert(check.SourceJSONBody, "$.data.id", check.GreaterThan, "7"), passed: true, actual: "8"},

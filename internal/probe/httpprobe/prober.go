@@ -169,6 +169,7 @@ func (p *Prober) run(parent context.Context, c *check.Check, start time.Time, re
 	end := time.Now()
 	res.Timings = tr.timings(start, end, true)
 	res.HTTP.BodyBytes = b.total
+	res.HTTP.BodyTruncated = b.truncated
 	if err != nil {
 		res.Status, res.Error = describeFailure(err, failureContext{
 			parent: parent, probe: ctx, timeout: c.Timeout, phase: phaseDownload, url: resp.Request.URL.String(),

@@ -87,7 +87,7 @@ func TestProbePasses(t *testing.T) {
 	if res.CheckID != "test" || res.StartedAt.Before(before) || res.FinishedAt.Before(res.StartedAt) {
 		t.Errorf("identity/times: %+v", res)
 	}
-	if res.HTTP == nil || res.HTTP.StatusCode != 200 || res.HTTP.BodyBytes != int64(len(`{"data":{"id":"7"}}`)) || res.HTTP.TLS != nil {
+	if res.HTTP == nil || res.HTTP.StatusCode != 200 || res.HTTP.BodyBytes != int64(len(`{"data":{"id":"7"}}`)) || res.HTTP.BodyTruncated || res.HTTP.TLS != nil {
 		t.Fatalf("HTTP result %+v", res.HTTP)
 	}
 	if !hasHeader(res.HTTP.Headers, "X-Request-Id", "abc") || !hasHeader(res.HTTP.Headers, "Content-Type", "application/json") {
@@ -202,8 +202,8 @@ func TestProbeBodyCap(t *testing.T) {
 		res := p.Probe(context.Background(), apiCheck(url, assert(check.SourceStatusCode, "", check.Equals, "200")))
 		runtime.ReadMemStats(&after)
 		wantStatus(t, res, check.StatusPassed, "")
-		if res.HTTP.BodyBytes != size {
-			t.Errorf("%s: BodyBytes %d, want %d", url, res.HTTP.BodyBytes, size)
+		if res.HTTP.BodyBytes != size || !res.HTTP.BodyTruncated {
+			t.Errorf("%s: BodyBytes %d, truncated %v; want %d, true", url, res.HTTP.BodyBytes, res.HTTP.BodyTruncated, size)
 		}
 		// The cap is 1 MiB: the probe must not have held the 3 MiB body.
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size {
