@@ -164,6 +164,40 @@ func (q *Queue) VisibilityTimeout(ctx context.Context) (time.Duration, error) {
 	return time.Duration(s) * time.Second, nil
 }
 
+// Depth is how many messages a queue holds, as SQS approximates them.
+type Depth struct {
+	// Visible are waiting to be received.
+	Visible int64
+	// InFlight were received and not yet deleted or released.
+	InFlight int64
+	// Delayed are not yet visible because of a send delay.
+	Delayed int64
+}
+
+// Depth reads the queue's approximate message counts.
+func (q *Queue) Depth(ctx context.Context) (Depth, error) {
+	out, err := q.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(q.url),
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return Depth{}, fmt.Errorf("read depth of %s: %w", q.url, err)
+	}
+	count := func(name types.QueueAttributeName) int64 {
+		n, _ := strconv.ParseInt(out.Attributes[string(name)], 10, 64)
+		return n
+	}
+	return Depth{
+		Visible:  count(types.QueueAttributeNameApproximateNumberOfMessages),
+		InFlight: count(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:  count(types.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+	}, nil
+}
+
 // EntryError is the failure of one entry of a batch request.
 type EntryError struct {
 	Code        string

@@ -67,3 +67,24 @@ func TestBatchesReportPerEntryFailures(t *testing.T) {
 		t.Fatalf("visibility timeout %s, %v; want the default 30s", vis, err)
 	}
 }
+
+func TestDepth(t *testing.T) {
+	env := queuetest.Start(t)
+	q := queue.New(env.Client, env.Provision(t, queue.Spec{Name: "depth"}).URL)
+	ctx := context.Background()
+	if _, err := q.SendBatch(ctx, []queue.Outgoing{{Body: []byte("a")}, {Body: []byte("b")}, {Body: []byte("c")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Receive(ctx, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, err := q.Depth(ctx)
+	if err != nil || d != (queue.Depth{Visible: 2, InFlight: 1}) {
+		t.Fatalf("Depth = %+v, %v; want 2 visible, 1 in flight", d, err)
+	}
+	if _, err := queue.New(env.Client, p404(env)).Depth(ctx); err == nil || !strings.Contains(err.Error(), "read depth of") {
+		t.Errorf("depth of a missing queue: %v, want an error naming the queue", err)
+	}
+}
+
+func p404(env *queuetest.Env) string { return env.Endpoint + "/000000000000/no-such-queue" }

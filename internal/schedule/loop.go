@@ -112,7 +112,8 @@ func (s *Scheduler) resign() {
 }
 
 // rebuild loads the persisted due times and orders every (check, location)
-// by its next due time. A key never scheduled starts at its next slot; a key
+// by its next due time. A key never scheduled starts within FirstRunWithin
+// (or at its next slot, if sooner); a key
 // whose persisted time is more than a period ahead (its schedule changed)
 // starts at its next slot under the new schedule; a key whose time has
 // passed stays due, and plan collapses what it missed into one run.
@@ -126,7 +127,13 @@ func (s *Scheduler) rebuild(ctx context.Context, checks map[string]entry, now ti
 		for _, loc := range e.locations {
 			key := store.RunKey{CheckID: id, Location: loc}
 			next, ok := persisted[key]
-			if !ok || next.After(now.Add(e.timetable.Period(now))) {
+			switch {
+			case !ok && s.cfg.FirstRunWithin > 0:
+				next = e.timetable.Next(now)
+				if soon := now.Add(Offset(id, s.cfg.FirstRunWithin)); soon.Before(next) {
+					next = soon
+				}
+			case !ok || next.After(now.Add(e.timetable.Period(now))):
 				next = e.timetable.Next(now)
 			}
 			h = append(h, dueItem{key: key, at: next})

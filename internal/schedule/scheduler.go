@@ -45,6 +45,11 @@ type Config struct {
 	JobSchema message.Version
 	// PlanBatch is how many runs are planned in one store transaction.
 	PlanBatch int
+	// FirstRunWithin spreads the first run of a check never scheduled
+	// before over this window (by its stable offset) instead of waiting for
+	// its first slot, so a new check shows results within seconds. Later
+	// runs keep to the slots. Zero waits for the first slot.
+	FirstRunWithin time.Duration
 	// Now is the clock.
 	Now func() time.Time
 }
@@ -60,6 +65,8 @@ func DefaultConfig() Config {
 		JobSchema: message.V2,
 		PlanBatch: 500,
 		Now:       time.Now,
+
+		FirstRunWithin: 10 * time.Second,
 	}
 }
 

@@ -32,7 +32,7 @@ func newRig() *rig {
 func (r *rig) scheduler(t *testing.T, holder string, mutate ...func(*Config)) *Scheduler {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Holder, cfg.Now = holder, r.clock.Now
+	cfg.Holder, cfg.Now, cfg.FirstRunWithin = holder, r.clock.Now, 0
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -276,5 +276,26 @@ func TestStoreOutageLosesNothing(t *testing.T) {
 	}
 	if got := len(uniqueRunIDs(t, r.jobs())); got != want || before == 0 {
 		t.Errorf("%d runs (%d before the outage), want every one of the %d slots", got, before, want)
+	}
+}
+
+// A check never run before runs within FirstRunWithin, then on its slots.
+func TestFirstRunComesSoon(t *testing.T) {
+	r := newRig()
+	s := r.scheduler(t, "a", func(c *Config) { c.FirstRunWithin = 10 * time.Second })
+	if err := s.SetChecks([]check.Check{apiCheck("hourly", time.Hour, "eu")}); err != nil {
+		t.Fatal(err)
+	}
+	r.run(11*time.Second, 100*time.Millisecond, s)
+	jobs := r.jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("%d runs of a new hourly check in its first 11 s, want 1", len(jobs))
+	}
+	if want := start.Add(Offset("hourly", 10*time.Second)); !jobs[0].ScheduledAt.Equal(want) {
+		t.Errorf("first run at %s, want %s", jobs[0].ScheduledAt, want)
+	}
+	tt, _ := NewTimetable(apiCheck("hourly", time.Hour))
+	if next := r.state.due[store.RunKey{CheckID: "hourly", Location: "eu"}]; !next.Equal(tt.Next(jobs[0].ScheduledAt)) {
+		t.Errorf("next due %s, want the first slot %s", next, tt.Next(jobs[0].ScheduledAt))
 	}
 }

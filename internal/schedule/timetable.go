@@ -68,7 +68,10 @@ func (tt Timetable) slot(t time.Time, k int64) time.Time {
 // most recent missed time, not once per missed time.
 func (tt Timetable) Latest(due, now time.Time) time.Time {
 	if tt.cron == nil {
-		return tt.slot(now, 0)
+		if latest := tt.slot(now, 0); latest.After(due) {
+			return latest
+		}
+		return due // a first run off the slots
 	}
 	// Cron has no "previous": walk forward, bounded so a minutely cron after
 	// a year of downtime still answers quickly.

@@ -5,7 +5,8 @@
 //
 // Two implementations share one contract suite (store/storetest):
 // store/sqlite (pure Go, the default, sqlite://./var/checkfleet.db) and
-// store/postgres (pgx, postgres://...). Open picks one by the URL's scheme.
+// store/postgres (pgx, postgres://...). store/storeurl.Open picks one by the
+// URL's scheme.
 // Schema migrations are versioned and applied by Open.
 package store
 
