@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
@@ -182,3 +185,7 @@ func uniqueRunIDs(t *testing.T, jobs []message.Job) map[string]message.Job {
 	}
 	return byID
 }
+
+var nopLog = zerolog.Nop()
+
+func newReg() *prometheus.Registry { return prometheus.NewRegistry() }
