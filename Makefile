@@ -53,5 +53,10 @@ fuzz:
 		done; \
 	done
 
+## screenshot: the status, check and result pages with demo data as PNG files in var/screenshots (needs chromium)
+.PHONY: screenshot
+screenshot:
+	$(GO) run ./internal/web/cmd/screenshot -out var/screenshots
+
 clean:
 	rm -rf $(BIN)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,12 +39,13 @@ var endpointLine = regexp.MustCompile(`SQS endpoint\s+(http://\S+)`)
 // `scheduler dev` starts, says what it started, serves, and exits 0 on SIGTERM.
 func TestDevStartsAndStopsOnSIGTERM(t *testing.T) {
 	data := t.TempDir()
-	cmd := scheduler(t, []string{"CHECKFLEET_DATA=" + data}, "dev", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+	cmd := scheduler(t, []string{"CHECKFLEET_DATA=" + data}, "dev", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+		"--demo-listen", "127.0.0.1:0", "--checks", "../../examples/checks.yaml", "--workers", "0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestDevStartsAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 	out := summary.String()
-	for _, want := range []string{"checkfleet-jobs-local", "checkfleet-jobs-local-dlq", "checkfleet-results", "AWS_ENDPOINT_URL_SQS="} {
+	for _, want := range []string{"status page", "checkfleet-jobs-local", "checkfleet-jobs-local-dlq", "checkfleet-results", "AWS_ENDPOINT_URL_SQS=", "Bearer "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
@@ -137,4 +139,22 @@ func TestUnknownSubcommandIsUsageError(t *testing.T) {
 	if !strings.Contains(stderr.String(), `unknown subcommand "frobnicate"`) || !strings.Contains(stderr.String(), "dev") {
 		t.Errorf("stderr should show usage and name the subcommand: %s", stderr.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

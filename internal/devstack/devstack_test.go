@@ -20,7 +20,8 @@ import (
 func startStack(t *testing.T, dataDir string) *Stack {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.SQSListen, cfg.Listen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dataDir
+	cfg.SQSListen, cfg.Listen, cfg.DemoListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", dataDir
+	cfg.Checks = "../../examples/checks.yaml"
 	s, err := Start(context.Background(), cfg, zerolog.Nop(), telemetry.NewRegistry("scheduler"))
 	if err != nil {
 		t.Fatalf("start dev stack: %v", err)
@@ -85,7 +86,9 @@ func TestRestartKeepsQueuesAndMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := client.SendMessage(context.Background(), &sqs.SendMessageInput{
-		QueueUrl: aws.String(s.Jobs.URL), MessageBody: aws.String("survives a restart"),
+		// The dead-letter queue: nothing consumes it, and the scheduler
+		// does not write to it.
+		QueueUrl: aws.String(s.Jobs.DLQURL), MessageBody: aws.String("survives a restart"),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func TestRestartKeepsQueuesAndMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-		QueueUrl: aws.String(s.Jobs.URL), MaxNumberOfMessages: 10,
+		QueueUrl: aws.String(s.Jobs.DLQURL), MaxNumberOfMessages: 10,
 	})
 	if err != nil {
 		t.Fatal(err)

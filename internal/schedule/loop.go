@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/message"
@@ -234,13 +235,19 @@ func (s *Scheduler) flush(ctx context.Context, now time.Time) {
 	}
 }
 
-// send sends runs by location in batches and returns the ids accepted and
-// how many were not.
+// send sends runs by location in batches of ten, SendConcurrency batches
+// at a time, and returns the ids accepted and how many were not.
 func (s *Scheduler) send(ctx context.Context, runs []store.PlannedRun) (sent []string, failed int) {
+	type batch struct {
+		loc  string
+		q    JobQueue
+		runs []store.PlannedRun
+	}
 	byLoc := map[string][]store.PlannedRun{}
 	for _, r := range runs {
 		byLoc[r.Location] = append(byLoc[r.Location], r)
 	}
+	var batches []batch
 	for loc, rs := range byLoc {
 		q, ok := s.queues[loc]
 		if !ok {
@@ -252,31 +259,52 @@ func (s *Scheduler) send(ctx context.Context, runs []store.PlannedRun) (sent []s
 			}
 			continue
 		}
-		for batch := range slices.Chunk(rs, queue.MaxBatch) {
-			out := make([]queue.Outgoing, len(batch))
-			for i, r := range batch {
-				out[i] = queue.Outgoing{Body: r.Body, Attributes: map[string]string{message.SchemaAttribute: r.Schema}}
-			}
-			errs, err := q.SendBatch(ctx, out)
-			if err != nil {
-				s.m.sendErrors.WithLabelValues(loc).Inc()
-				s.log.Warn().Err(err).Str("location", loc).Msg("send jobs failed; retrying next tick")
-				failed += len(batch)
-				continue
-			}
-			now := s.cfg.Now()
-			for i, r := range batch {
-				if errs[i] != nil {
-					s.m.sendErrors.WithLabelValues(loc).Inc()
-					s.log.Warn().Err(errs[i]).Str("run_id", r.RunID).Msg("send job failed; retrying next tick")
-					failed++
-					continue
-				}
-				sent = append(sent, r.RunID)
-				s.m.enqueued.WithLabelValues(loc).Inc()
-				s.m.lateness.Observe(max(0, now.Sub(r.ScheduledAt).Seconds()))
-			}
+		for b := range slices.Chunk(rs, queue.MaxBatch) {
+			batches = append(batches, batch{loc, q, b})
 		}
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sema = make(chan struct{}, s.cfg.SendConcurrency)
+	)
+	for _, b := range batches {
+		sema <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sema }()
+			ok, bad := s.sendBatch(ctx, b.loc, b.q, b.runs)
+			mu.Lock()
+			sent, failed = append(sent, ok...), failed+bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return sent, failed
+}
+
+// sendBatch sends up to ten runs to one queue.
+func (s *Scheduler) sendBatch(ctx context.Context, loc string, q JobQueue, runs []store.PlannedRun) (sent []string, failed int) {
+	out := make([]queue.Outgoing, len(runs))
+	for i, r := range runs {
+		out[i] = queue.Outgoing{Body: r.Body, Attributes: map[string]string{message.SchemaAttribute: r.Schema}}
+	}
+	errs, err := q.SendBatch(ctx, out)
+	if err != nil {
+		s.m.sendErrors.WithLabelValues(loc).Add(float64(len(runs)))
+		s.log.Warn().Err(err).Str("location", loc).Msg("send jobs failed; retrying next tick")
+		return nil, len(runs)
+	}
+	now := s.cfg.Now()
+	for i, r := range runs {
+		if errs[i] != nil {
+			s.m.sendErrors.WithLabelValues(loc).Inc()
+			s.log.Warn().Err(errs[i]).Str("run_id", r.RunID).Msg("send job failed; retrying next tick")
+			failed++
+			continue
+		}
+		sent = append(sent, r.RunID)
+		s.m.enqueued.WithLabelValues(loc).Inc()
+		s.m.lateness.Observe(max(0, now.Sub(r.ScheduledAt).Seconds()))
 	}
 	return sent, failed
 }

@@ -45,6 +45,9 @@ type Config struct {
 	JobSchema message.Version
 	// PlanBatch is how many runs are planned in one store transaction.
 	PlanBatch int
+	// SendConcurrency is how many SendMessageBatch calls are in flight at
+	// once.
+	SendConcurrency int
 	// FirstRunWithin spreads the first run of a check never scheduled
 	// before over this window (by its stable offset) instead of waiting for
 	// its first slot, so a new check shows results within seconds. Later
@@ -64,7 +67,9 @@ func DefaultConfig() Config {
 		Tick:      100 * time.Millisecond,
 		JobSchema: message.V2,
 		PlanBatch: 500,
-		Now:       time.Now,
+
+		SendConcurrency: 8,
+		Now:             time.Now,
 
 		FirstRunWithin: 10 * time.Second,
 	}
@@ -84,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if !message.IsSupported(message.KindJob, c.JobSchema) {
 		errs = append(errs, fmt.Errorf("schedule: job schema %s is not supported", message.SchemaID(message.KindJob, c.JobSchema)))
+	}
+	if c.SendConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("schedule: send concurrency %d: want at least 1", c.SendConcurrency))
 	}
 	if c.PlanBatch < 1 {
 		errs = append(errs, fmt.Errorf("schedule: plan batch %d: want at least 1", c.PlanBatch))

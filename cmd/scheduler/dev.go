@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/devstack"
+	"github.com/checkfleet/checkfleet/internal/telemetry"
+)
+
+func devCommand(stdout, stderr io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("scheduler dev", flag.ContinueOnError)
+	cfg := devstack.DefaultConfig()
+	fleet := devstack.DefaultFleet()
+	fs.StringVar(&cfg.SQSListen, "sqs-listen", cfg.SQSListen, "address of the embedded SQS-compatible endpoint")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory for the queues and the SQLite store (empty: in memory)")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the control plane: status page, API, /metrics")
+	fs.StringVar(&cfg.DemoListen, "demo-listen", cfg.DemoListen, "address of the demo site the example checks watch (empty: none)")
+	fs.StringVar(&cfg.Checks, "checks", cfg.Checks, "checks file or folder")
+	fs.StringVar(&cfg.Store, "store", "", "store URL (default: sqlite in the data directory)")
+	fs.StringVar(&cfg.Token, "token", "", "bearer token for run-now (default: a random one, printed)")
+	fs.IntVar(&fleet.Workers, "workers", fleet.Workers, "worker processes to start beside the control plane")
+	workerBin := fs.String("worker-bin", fleet.Command[0], "worker binary the workers run")
+	fs.StringVar(&fleet.HealthListen, "worker-health-listen", fleet.HealthListen, "health address of the first worker; the next ones use the next ports")
+	logCfg := telemetry.RegisterLogFlags(fs)
+	return &ffcli.Command{
+		Name:       "dev",
+		ShortUsage: "scheduler dev [flags]",
+		ShortHelp:  "run everything locally on embedded defaults",
+		LongHelp: "Starts the embedded SQS-compatible endpoint with its queues, the SQLite store,\n" +
+			"the demo site, the control plane (scheduler, ingest, status page, API) and\n" +
+			"worker processes, until SIGINT or SIGTERM; then the workers drain and\n" +
+			"everything stops. Every flag can also be set as CHECKFLEET_<FLAG>.",
+		FlagSet: fs,
+		Options: cli.Options(),
+		Exec: cli.NoArgs("dev", func(ctx context.Context) error {
+			log, err := telemetry.NewLogger(stderr, "scheduler", *logCfg)
+			if err != nil {
+				return err
+			}
+			fleet.Command[0] = *workerBin
+			if fleet.Workers > 0 {
+				cfg.Fleet = &fleet
+			}
+			return devstack.Run(ctx, cfg, log, telemetry.NewRegistry("scheduler"), stdout)
+		}),
+	}
+}

@@ -1,0 +1,117 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/telemetry"
+)
+
+// buildWorker builds the worker binary for the fleet to run.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "worker")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/worker")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// What `make run` promises: scheduler dev with worker processes runs the
+// checks, and their results reach the API within a minute; Ctrl-C (Close)
+// drains the workers and stops everything cleanly.
+func TestDevRunsChecksThroughItsWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the worker and runs checks for up to a minute")
+	}
+	demo := httptest.NewServer((&DemoTargets{SlowDelay: 10 * time.Millisecond}).Handler())
+	defer demo.Close()
+	checks := filepath.Join(t.TempDir(), "checks.yaml")
+	if err := os.WriteFile(checks, fmt.Appendf(nil, `
+defaults: {every: 10s, locations: [local], timeout: 5s}
+checks:
+  - {id: home, type: api, request: {url: "%[1]s/"}}
+  - id: health
+    type: api
+    request: {url: "%[1]s/api/health"}
+    assertions:
+      - {source: json_body, property: $.status, comparison: equals, target: down}
+`, demo.URL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fleet := FleetConfig{Command: []string{buildWorker(t), "run", "--poll-wait", "1s"}, Workers: 2,
+		HealthListen: "127.0.0.1:0", StopTimeout: 30 * time.Second, Output: testWriter{t}}
+	cfg := DefaultConfig()
+	cfg.SQSListen, cfg.Listen, cfg.DemoListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", "", t.TempDir()
+	cfg.Checks, cfg.Fleet = checks, &fleet
+	s, err := Start(context.Background(), cfg, zerolog.Nop(), telemetry.NewRegistry("scheduler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			_ = s.Close()
+		}
+	}()
+
+	want := map[string]string{"home": "up", "health": "down"}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got := states(t, s.ControlURL)
+		if got["home"] == want["home"] && got["health"] == want["health"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states after a minute: %v, want %v", got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("close (workers drain and exit 0): %v", err)
+	}
+	closed = true
+}
+
+// states reads each check's state from the API.
+func states(t *testing.T, base string) map[string]string {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/checks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Checks []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"checks"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range body.Checks {
+		out[c.ID] = c.State
+	}
+	return out
+}
+
+// testWriter sends the workers' logs to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
