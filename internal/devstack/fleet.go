@@ -44,7 +44,8 @@ func DefaultFleet() FleetConfig {
 		bin = filepath.Join(filepath.Dir(exe), "worker")
 	}
 	return FleetConfig{
-		Command: []string{bin, "run"}, Workers: 2, HealthListen: "127.0.0.1:9090",
+		// A short poll keeps Ctrl-C quick: a drain waits for the open poll.
+		Command: []string{bin, "run", "--poll-wait", "5s"}, Workers: 2, HealthListen: "127.0.0.1:9090",
 		StopTimeout: 70 * time.Second, Output: os.Stderr,
 	}
 }

@@ -30,8 +30,22 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		s.Step(ctx)
-		timer.Reset(s.cfg.Tick)
+		timer.Reset(s.wait())
 	}
+}
+
+// minWait keeps a busy schedule from stepping (three store transactions)
+// more than a hundred times a second; due runs coalesce meanwhile.
+const minWait = 10 * time.Millisecond
+
+// wait is how long Run sleeps: until the next due run, at least minWait
+// and at most Tick (the lease is renewed and the outbox retried at least
+// that often).
+func (s *Scheduler) wait() time.Duration {
+	if len(s.due) == 0 {
+		return s.cfg.Tick
+	}
+	return min(max(s.due[0].at.Sub(s.cfg.Now()), minWait), s.cfg.Tick)
 }
 
 // Step does one tick: renew the lease, plan what is due, send the outbox.
