@@ -76,8 +76,7 @@ func New(cfg Config, q ResultQueue, sink Sink, log zerolog.Logger, reg prometheu
 	return &Ingester{cfg: cfg, q: q, sink: sink, log: log, m: m}, nil
 }
 
-// Run ingests until ctx ends. An open long poll is allowed to return, and
-// what it took is committed, before Run returns.
+// Run ingests until ctx ends. A batch being committed is finished first.
 func (in *Ingester) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range in.cfg.Receivers {
@@ -91,11 +90,15 @@ func (in *Ingester) receiveLoop(ctx context.Context) {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = 200*time.Millisecond, 30*time.Second
 	for ctx.Err() == nil {
-		// The poll is not cancelled by ctx: cutting it could strand what it
-		// took until the visibility timeout. Its wait bounds the stop.
-		ds, err := in.q.Receive(context.WithoutCancel(ctx), queue.MaxBatch, in.cfg.PollWait)
+		// Unlike a worker's, this poll is cut at once on stop: results it
+		// may strand are only delayed by the visibility timeout (the upsert
+		// is idempotent), and a scheduler stops without waiting out a poll.
+		ds, err := in.q.Receive(ctx, queue.MaxBatch, in.cfg.PollWait)
 		if err == nil && len(ds) > 0 {
 			err = in.Ingest(context.WithoutCancel(ctx), ds)
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		if err != nil {
 			in.m.errors.Inc()
