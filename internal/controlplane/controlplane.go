@@ -219,10 +219,8 @@ func (cp *ControlPlane) enqueue(ctx context.Context, checkID string) ([]string, 
 
 func (cp *ControlPlane) status() web.Status {
 	rs := cp.reloader.Status()
-	st := web.Status{ChecksLoaded: len(cp.scheduler.Checks()), Queues: cp.depths.snapshot()}
-	if rs.Error == "" {
-		st.LastReload = rs.At
-	} else {
+	st := web.Status{ChecksLoaded: len(cp.scheduler.Checks()), Queues: cp.depths.snapshot(), LastReload: rs.LoadedAt}
+	if rs.Error != "" {
 		st.ReloadError, st.ReloadErrorAt = rs.Error, rs.At
 	}
 	return st

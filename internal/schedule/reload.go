@@ -27,6 +27,8 @@ type ReloadStatus struct {
 	Path string
 	// At is when the last reload was attempted.
 	At time.Time
+	// LoadedAt is when the checks running now were loaded.
+	LoadedAt time.Time
 	// Checks is how many checks are running.
 	Checks int
 	// Error is why the last reload was refused (the previous checks kept
@@ -88,6 +90,7 @@ func (r *Reloader) Load() error {
 		return err
 	}
 	err = r.target.SetChecks(checks)
+	r.status.LoadedAt = r.status.At
 	r.ok.Set(1)
 	r.status.Checks = len(checks)
 	r.status.Error = ""
