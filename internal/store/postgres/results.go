@@ -177,31 +177,10 @@ func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.
 // Latest returns the newest result of every check and location, without
 // screenshots.
 func (s *Store) Latest(ctx context.Context) (map[string]map[string]check.Result, error) {
-	rows, err := s.pool.Query(ctx, `SELECT r.run_id, r.body FROM latest l JOIN results r ON r.run_id = l.run_id`)
+	rows, err := s.pool.Query(ctx, row.LatestQuery)
 	if err != nil {
 		return nil, fmt.Errorf("latest results: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]check.Result{}
-	for rows.Next() {
-		var (
-			runID string
-			body  []byte
-		)
-		if err := rows.Scan(&runID, &body); err != nil {
-			return nil, fmt.Errorf("latest results: %w", err)
-		}
-		r, err := row.Decode(body, nil)
-		if err != nil {
-			return nil, fmt.Errorf("latest results: run %q: %w", runID, err)
-		}
-		if out[r.CheckID] == nil {
-			out[r.CheckID] = map[string]check.Result{}
-		}
-		out[r.CheckID][r.Location] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("latest results: %w", err)
-	}
-	return out, nil
+	return row.CollectLatest(rows)
 }

@@ -115,3 +115,40 @@ func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
 }
+
+// Rows is what both database/sql and pgx rows offer for reading.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// LatestQuery selects the newest result of every check and location.
+const LatestQuery = `SELECT r.run_id, r.body FROM latest l JOIN results r ON r.run_id = l.run_id`
+
+// CollectLatest reads the rows of LatestQuery into results by check id and
+// location.
+func CollectLatest(rows Rows) (map[string]map[string]check.Result, error) {
+	out := map[string]map[string]check.Result{}
+	for rows.Next() {
+		var (
+			runID string
+			body  []byte
+		)
+		if err := rows.Scan(&runID, &body); err != nil {
+			return nil, fmt.Errorf("latest results: %w", err)
+		}
+		r, err := Decode(body, nil)
+		if err != nil {
+			return nil, fmt.Errorf("latest results: run %q: %w", runID, err)
+		}
+		if out[r.CheckID] == nil {
+			out[r.CheckID] = map[string]check.Result{}
+		}
+		out[r.CheckID][r.Location] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest results: %w", err)
+	}
+	return out, nil
+}
