@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/checkfile"
 	"github.com/checkfleet/checkfleet/internal/cli"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/netguard"
+	"github.com/checkfleet/checkfleet/internal/probe/browser"
 	"github.com/checkfleet/checkfleet/internal/probe/httpprobe"
 )
 
@@ -34,21 +36,24 @@ func checkCommand(stdout, stderr io.Writer) *ffcli.Command {
 	var (
 		file, id string
 		allowNet cli.StringsFlag
+		bc       = defaultBrowserConfig()
 	)
 	fs.StringVar(&file, "file", "checks.yaml", "checks file or folder")
 	fs.StringVar(&id, "id", "", "id of the check to run")
 	fs.Var(&allowNet, "allow-net", "CIDR checks may reach although it is not public, e.g. 127.0.0.0/8 (repeatable)")
+	bc.register(fs, false)
 	return &ffcli.Command{
 		Name:       "check",
 		ShortUsage: "worker check --file checks.yaml --id ID [--allow-net CIDR ...]",
 		ShortHelp:  "run one check locally and print its result",
 		LongHelp: "Runs one check from a checks file, here and now, and prints its result as\n" +
 			"checkfleet.result/v2 JSON. Exit status: 0 passed or degraded, 1 failed,\n" +
-			"2 error (the check could not be run) or bad usage.",
+			"2 error (the check could not be run) or bad usage. A browser check starts\n" +
+			"Chromium for itself; its ${{ env.NAME }} secrets come from the environment.",
 		FlagSet: fs,
 		Options: cli.Options(),
 		Exec: cli.NoArgs("check", func(ctx context.Context) error {
-			code, err := runCheck(ctx, file, id, allowNet, stdout)
+			code, err := runCheck(ctx, file, id, allowNet, &bc, stdout)
 			if err != nil {
 				fmt.Fprintf(stderr, "worker check: %v\n", err)
 				return cli.ExitCode(exitError)
@@ -58,7 +63,7 @@ func checkCommand(stdout, stderr io.Writer) *ffcli.Command {
 	}
 }
 
-func runCheck(ctx context.Context, file, id string, allowNet []string, stdout io.Writer) (int, error) {
+func runCheck(ctx context.Context, file, id string, allowNet []string, bc *browserConfig, stdout io.Writer) (int, error) {
 	if id == "" {
 		return 0, errors.New("--id is required")
 	}
@@ -87,10 +92,15 @@ func runCheck(ctx context.Context, file, id string, allowNet []string, stdout io
 			return 0, err
 		}
 		res = p.Probe(ctx, *c)
+	case check.TypeBrowser:
+		res, err = runBrowserCheck(ctx, *c, netguard.Policy{Allow: allow}, bc)
+		if err != nil {
+			return 0, err
+		}
 	default:
 		now := time.Now()
 		res = check.Result{StartedAt: now, FinishedAt: now, Status: check.StatusError,
-			Error: fmt.Sprintf("worker: %s checks are not supported by this worker yet", c.Type)}
+			Error: fmt.Sprintf("worker: %s checks are not supported by this worker", c.Type)}
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -117,4 +127,21 @@ func runCheck(ctx context.Context, file, id string, allowNet []string, stdout io
 	default:
 		return exitError, nil
 	}
+}
+
+// runBrowserCheck starts Chromium, waits until it answers (not counted in
+// the check's timeout), runs c, and closes Chromium.
+func runBrowserCheck(ctx context.Context, c check.Check, policy netguard.Policy, bc *browserConfig) (check.Result, error) {
+	bc.concurrency = 1
+	p, err := bc.newProber(policy, zerolog.Nop(), nil)
+	if err != nil {
+		return check.Result{}, err
+	}
+	defer p.Close()
+	wctx, cancel := context.WithTimeout(ctx, browser.DefaultLaunchTimeout)
+	defer cancel()
+	if err := p.WaitReady(wctx); err != nil {
+		return check.Result{}, err
+	}
+	return p.Probe(ctx, c), nil
 }

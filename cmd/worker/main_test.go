@@ -82,7 +82,9 @@ func execWorker(f *fleet, id string, concurrency int, extra ...string) *exec.Cmd
 		"AWS_ENDPOINT_URL_SQS="+f.env.Endpoint, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		fmt.Sprintf("CHECKFLEET_CONCURRENCY=%d", concurrency),
-		"CHECKFLEET_ALLOW_NET=127.0.0.0/8")
+		"CHECKFLEET_ALLOW_NET=127.0.0.0/8",
+		// API checks only: these tests need no Chromium (browser_test.go runs it).
+		"CHECKFLEET_BROWSER_CONCURRENCY=0")
 	return cmd
 }
 

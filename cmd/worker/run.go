@@ -38,12 +38,13 @@ type runConfig struct {
 	resultSchema string
 	id, image    string
 	worker       worker.Config
+	browser      browserConfig
 	log          *telemetry.LogConfig
 }
 
 func runCommand(stderr io.Writer) *ffcli.Command {
 	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
-	c := runConfig{worker: worker.DefaultConfig()}
+	c := runConfig{worker: worker.DefaultConfig(), browser: defaultBrowserConfig()}
 	fs.Var(&c.jobsQueues, "jobs-queue", "URL of a jobs queue to consume (repeatable)")
 	fs.StringVar(&c.resultsQueue, "results-queue", "", "URL of the results queue")
 	fs.IntVar(&c.worker.Concurrency, "concurrency", c.worker.Concurrency, "checks run at once")
@@ -54,6 +55,7 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.Var(&c.allowNet, "allow-net", "CIDR checks may reach although it is not public, e.g. 127.0.0.0/8 (repeatable)")
 	fs.StringVar(&c.id, "id", "", "worker id written into results (default: host name and a random suffix)")
 	fs.StringVar(&c.image, "image", "", "image the worker runs from, written into results (set by the supervisor)")
+	c.browser.register(fs, true)
 	c.log = telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
 		Name:       "run",
@@ -63,7 +65,10 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 			"SIGTERM or SIGINT drains: no new jobs, checks in flight finish (up to --drain-timeout),\n" +
 			"jobs not started go back to the queue at once; a second signal stops at once.\n" +
 			"The SQS endpoint and region come from the SDK's settings (AWS_ENDPOINT_URL_SQS,\n" +
-			"AWS_REGION). Every flag can also be set as CHECKFLEET_<FLAG>.",
+			"AWS_REGION). Every flag can also be set as CHECKFLEET_<FLAG>.\n" +
+			"Browser checks run in one Chromium started at once (the worker is not ready until it\n" +
+			"answers), at most --browser-concurrency at a time; their ${{ env.NAME }} secrets come\n" +
+			"from the environment, except AWS_* and CHECKFLEET_*.",
 		FlagSet: fs,
 		Options: cli.Options(),
 		Exec: cli.NoArgs("run", func(ctx context.Context) error {
@@ -99,6 +104,9 @@ func (c *runConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.healthListen); err != nil {
 		errs = append(errs, fmt.Errorf("--health-listen %q: %w", c.healthListen, err))
 	}
+	if err := c.browser.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -128,13 +136,28 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 	for _, u := range c.jobsQueues {
 		sources = append(sources, worker.Source{Queue: queue.New(client, u), Location: locationOf(u)})
 	}
-	prober, err := httpprobe.New(httpprobe.Options{Policy: netguard.Policy{Allow: allow}})
+	policy := netguard.Policy{Allow: allow}
+	prober, err := httpprobe.New(httpprobe.Options{Policy: policy})
 	if err != nil {
 		return err
 	}
 	reg := telemetry.NewRegistry("worker")
-	w, err := worker.New(c.worker, sources, queue.New(client, c.resultsQueue),
-		map[check.Type]worker.Prober{check.TypeAPI: prober}, log, reg)
+	probers := map[check.Type]worker.Prober{check.TypeAPI: prober, check.TypeBrowser: noBrowser{}}
+	if n := c.browser.concurrency; n > 0 {
+		bp, err := c.browser.newProber(policy, log, reg)
+		if err != nil {
+			return err
+		}
+		// Closing kills Chromium and reaps every process it started.
+		defer func() {
+			if err := bp.Close(); err != nil {
+				log.Error().Err(err).Msg("browser prober did not close cleanly")
+			}
+		}()
+		probers[check.TypeBrowser] = bp
+		c.worker.TypeConcurrency = map[check.Type]int{check.TypeBrowser: n}
+	}
+	w, err := worker.New(c.worker, sources, queue.New(client, c.resultsQueue), probers, log, reg)
 	if err != nil {
 		return err
 	}
@@ -147,7 +170,8 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- health.Serve(ln) }()
 	log.Info().Str("health", "http://"+ln.Addr().String()).Strs("jobs_queues", c.jobsQueues).
-		Str("results_queue", c.resultsQueue).Strs("allow_net", c.allowNet).Msg("worker starting")
+		Str("results_queue", c.resultsQueue).Strs("allow_net", c.allowNet).
+		Int("browser_concurrency", c.browser.concurrency).Msg("worker starting")
 
 	runErr := w.Run(fetchCtx, workCtx)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

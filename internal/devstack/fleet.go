@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/probe/browser"
 )
 
 // FleetConfig says which worker processes `scheduler dev` starts beside
@@ -94,6 +96,14 @@ type Fleet struct {
 // each also gets SIGTERM if `scheduler dev` dies.
 func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, error) {
 	f := &Fleet{cfg: cfg, log: log, exited: make(chan struct{}), stopping: make(chan struct{})}
+	var noBrowser []string
+	if _, err := browser.FindChromium(""); err != nil {
+		// A worker refuses to start without the Chromium it is told to use;
+		// here the demo goes on with API checks, and browser checks say why
+		// they did not run.
+		log.Warn().Err(err).Msg("workers start without browser checks (install Debian's chromium to run them)")
+		noBrowser = []string{"--browser-concurrency", "0"}
+	}
 	host, portText, _ := net.SplitHostPort(cfg.HealthListen)
 	port, _ := strconv.Atoi(portText)
 	for i := range cfg.Workers {
@@ -104,6 +114,7 @@ func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, erro
 		args := append(append([]string(nil), cfg.Command[1:]...),
 			"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue,
 			"--allow-net", "127.0.0.0/8", "--health-listen", addr, "--id", fmt.Sprintf("dev-%d", i+1))
+		args = append(args, noBrowser...)
 		cmd := exec.Command(cfg.Command[0], args...)
 		cmd.Env = append(os.Environ(),
 			"AWS_ENDPOINT_URL_SQS="+env.SQSEndpoint, "AWS_REGION=us-east-1",

@@ -14,6 +14,14 @@ import (
 type Config struct {
 	// Concurrency is the number of checks run at once.
 	Concurrency int
+	// TypeConcurrency caps the checks of a type run at once, within
+	// Concurrency (browser checks: --browser-concurrency). A job of a capped
+	// type waits for a slot of its type after it is decoded and before its
+	// check's clock starts; the heartbeat keeps it hidden meanwhile and a
+	// drain releases it, as it does every job not started. While it waits it
+	// holds one of the Concurrency slots. A type without an entry is capped
+	// by Concurrency alone.
+	TypeConcurrency map[check.Type]int
 	// DrainTimeout bounds the wait for checks in flight after a drain
 	// starts; the checks still running then are cancelled and released.
 	DrainTimeout time.Duration
@@ -50,6 +58,13 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		errs = append(errs, fmt.Errorf("concurrency %d: want 1 to 1024", c.Concurrency))
+	}
+	for typ, n := range c.TypeConcurrency {
+		if !typ.Valid() {
+			errs = append(errs, fmt.Errorf("type concurrency: unknown check type %q", typ))
+		} else if n < 1 || n > 1024 {
+			errs = append(errs, fmt.Errorf("%s concurrency %d: want 1 to 1024", typ, n))
+		}
 	}
 	if c.DrainTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("drain timeout %s: must be positive", c.DrainTimeout))

@@ -14,6 +14,11 @@
 //     is never deleted: it becomes visible again after a short delay and the
 //     queue's redrive policy moves it to the dead-letter queue. It is logged
 //     once (on its first receive), with its message id.
+//   - Waiting: a job whose check type has a limit of its own
+//     (Config.TypeConcurrency: browser checks) waits for a slot of that type
+//     after it is decoded; its check's clock starts only then. The heartbeat
+//     keeps it hidden while it waits, and a drain hands it back at once, as
+//     a job not started.
 //   - Done: the result is sent to the results queue, then the job is deleted
 //     (batched). A result that cannot be sent releases the job (visibility
 //     0) so it is redelivered.

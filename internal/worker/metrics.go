@@ -11,6 +11,7 @@ type metrics struct {
 	checks        *prometheus.CounterVec   // type, status
 	duration      *prometheus.HistogramVec // type, status
 	inFlight      prometheus.Gauge
+	waiting       *prometheus.GaugeVec // type
 	extensions    prometheus.Counter
 	released      *prometheus.CounterVec // reason
 	decodeFailure *prometheus.CounterVec // reason
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "checkfleet_worker_checks_in_flight",
 			Help: "Checks running now.",
 		}),
+		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "checkfleet_worker_jobs_waiting",
+			Help: "Jobs received and decoded, waiting for a slot of their check type, by type.",
+		}, []string{"type"}),
 		extensions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "checkfleet_worker_heartbeat_extensions_total",
 			Help: "Visibility extensions of jobs in flight that SQS accepted.",
@@ -63,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Results sent to the results queue.",
 		}),
 	}
-	reg.MustRegister(m.received, m.checks, m.duration, m.inFlight, m.extensions, m.released,
+	reg.MustRegister(m.received, m.checks, m.duration, m.inFlight, m.waiting, m.extensions, m.released,
 		m.decodeFailure, m.sqsErrors, m.deleted, m.resultsSent)
 	return m
 }

@@ -59,6 +59,7 @@ type Worker struct {
 	results ResultSink
 	probers map[check.Type]Prober
 	slots   *semaphore.Weighted
+	typed   map[check.Type]*semaphore.Weighted // TypeConcurrency
 	custody *custody
 	jobs    sync.WaitGroup
 
@@ -95,7 +96,11 @@ func New(cfg Config, sources []Source, results ResultSink, probers map[check.Typ
 		results: results,
 		probers: probers,
 		slots:   semaphore.NewWeighted(int64(cfg.Concurrency)),
+		typed:   make(map[check.Type]*semaphore.Weighted),
 		recvLog: sampled(log),
+	}
+	for typ, n := range cfg.TypeConcurrency {
+		w.typed[typ] = semaphore.NewWeighted(int64(n))
 	}
 	for _, s := range sources {
 		w.sources = append(w.sources, &jobQueue{src: s.Queue, url: s.Queue.URL(), location: s.Location})
@@ -255,7 +260,7 @@ func (w *Worker) receive(fetchCtx context.Context, q *jobQueue) {
 			}
 			w.jobs.Go(func() {
 				defer w.slots.Release(1)
-				w.handle(w.hardCtx, q, h, d)
+				w.handle(fetchCtx, w.hardCtx, q, h, d)
 			})
 		}
 	}
@@ -275,8 +280,9 @@ func (w *Worker) acquireSlots(ctx context.Context) (int, error) {
 }
 
 // handle takes one received job to its end: a result sent and the job
-// deleted, or the job handed back.
-func (w *Worker) handle(ctx context.Context, q *jobQueue, h *held, d queue.Delivery) {
+// deleted, or the job handed back. fetchCtx ending (a drain) releases a job
+// still waiting for a slot of its type; ctx ends the check.
+func (w *Worker) handle(fetchCtx, ctx context.Context, q *jobQueue, h *held, d queue.Delivery) {
 	job, err := decode(d)
 	switch {
 	case errors.Is(err, message.ErrUnsupportedVersion):
@@ -298,7 +304,14 @@ func (w *Worker) handle(ctx context.Context, q *jobQueue, h *held, d queue.Deliv
 	if job.Location == "" {
 		job.Location = q.location
 	}
+	release, ok := w.typeSlot(fetchCtx, ctx, job.Check.Type)
+	if !ok {
+		// Stopped while waiting: not started, so back to the queue at once.
+		w.custody.release(h, 0, "draining")
+		return
+	}
 	res := w.run(ctx, job)
+	release() // the next check of the type need not wait for this one's result to be sent
 	if ctx.Err() != nil {
 		// Cancelled by the hard stop: the result says nothing about the
 		// target, so the job goes back for another worker.
@@ -312,6 +325,29 @@ func (w *Worker) handle(ctx context.Context, q *jobQueue, h *held, d queue.Deliv
 		return
 	}
 	w.custody.deleteJob(h)
+}
+
+// typeSlot takes a slot of typ's TypeConcurrency, waiting for one until
+// fetchCtx or ctx ends (then ok is false). It returns the function that
+// gives the slot back.
+func (w *Worker) typeSlot(fetchCtx, ctx context.Context, typ check.Type) (release func(), ok bool) {
+	sem := w.typed[typ]
+	if sem == nil {
+		return func() {}, true
+	}
+	if !sem.TryAcquire(1) {
+		waiting := w.metrics.waiting.WithLabelValues(string(typ))
+		waiting.Inc()
+		defer waiting.Dec()
+		wait, cancel := context.WithCancel(fetchCtx)
+		defer cancel()
+		stop := context.AfterFunc(ctx, cancel)
+		defer stop()
+		if err := sem.Acquire(wait, 1); err != nil {
+			return nil, false
+		}
+	}
+	return func() { sem.Release(1) }, true
 }
 
 func decode(d queue.Delivery) (message.Job, error) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -344,5 +345,128 @@ func TestUnreachableQueueIsNotReady(t *testing.T) {
 	stop()
 	if err := <-done; err != nil {
 		t.Errorf("Run after stop before start: %v", err)
+	}
+}
+
+// gateProber stands in for a browser prober: each check waits at the gate,
+// and the prober records how many ran at once.
+type gateProber struct {
+	mu         sync.Mutex
+	running    int
+	maxRunning int
+	gate       chan struct{}
+	started    chan string
+}
+
+func (g *gateProber) Probe(ctx context.Context, c check.Check) check.Result {
+	g.mu.Lock()
+	g.running++
+	g.maxRunning = max(g.maxRunning, g.running)
+	g.mu.Unlock()
+	g.started <- c.ID
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	g.running--
+	g.mu.Unlock()
+	return check.Result{Status: check.StatusPassed, FinishedAt: time.Now()}
+}
+
+func browserJob(runID string) message.Job {
+	return message.Job{
+		RunID: runID, CheckID: "check-" + runID, Location: "test", Attempt: 1,
+		ScheduledAt: time.Now().UTC(),
+		Check: check.Check{ID: "check-" + runID, Type: check.TypeBrowser, Timeout: time.Minute,
+			Browser: &check.BrowserSpec{Steps: []check.Step{{Action: check.ActionGoto, URL: "http://127.0.0.1/"}}}},
+	}
+}
+
+// Browser checks beyond their own limit wait (the job stays hidden, the
+// check's clock not started) while other types still run; a drain hands
+// back the ones still waiting at once and lets the running one finish.
+func TestTypeConcurrencyLimitsAndDrainReleasesWaiting(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer target.Close()
+	r := newRig(t, queue.Spec{VisibilityTimeout: time.Second}, func(c *Config) {
+		c.Concurrency = 4
+		c.TypeConcurrency = map[check.Type]int{check.TypeBrowser: 1}
+	})
+	gate := &gateProber{gate: make(chan struct{}), started: make(chan string, 10)}
+	r.w.probers[check.TypeBrowser] = gate
+	r.start()
+	for i := range 3 {
+		r.sendJob(browserJob(fmt.Sprintf("browser-%d", i)), message.V2)
+	}
+	<-gate.started
+	waiting := r.w.metrics.waiting.WithLabelValues(string(check.TypeBrowser))
+	queuetest.Eventually(t, 10*time.Second, "two browser jobs waiting", func() bool { return testutil.ToFloat64(waiting) == 2 })
+
+	// An api check still has a slot and runs meanwhile.
+	r.sendJob(apiJob("api-1", target.URL, 5*time.Second), message.V2)
+	got := map[string]check.Result{}
+	queuetest.Eventually(t, 20*time.Second, "the api check's result", func() bool {
+		r.collect(got)
+		return len(got) == 1
+	})
+
+	// Let the first browser check finish: the next starts, its clock after.
+	gate.gate <- struct{}{}
+	second := <-gate.started
+	queuetest.Eventually(t, 10*time.Second, "the first browser result", func() bool {
+		r.collect(got)
+		return len(got) == 2
+	})
+	var first check.Result
+	for id, res := range got {
+		if strings.HasPrefix(id, "browser-") {
+			first = res
+		}
+	}
+	if testutil.ToFloat64(waiting) != 1 {
+		t.Errorf("waiting %v after the first finished, want 1", testutil.ToFloat64(waiting))
+	}
+
+	// Waiting longer than the visibility timeout: the heartbeat keeps the
+	// waiting job hidden, so nobody else receives it.
+	time.Sleep(2 * time.Second) // longer than the 1 s visibility timeout: the duration is the point
+	if c := r.env.Counts(t, r.jobs.URL); c.Visible != 0 {
+		t.Fatalf("jobs queue %+v while jobs wait: want none visible", c)
+	}
+
+	r.stop()
+	queuetest.Eventually(t, 10*time.Second, "the waiting job handed back", func() bool {
+		return r.env.Counts(t, r.jobs.URL).Visible == 1
+	})
+	gate.gate <- struct{}{}
+	r.wait()
+	r.collect(got)
+	if len(got) != 3 {
+		t.Fatalf("%d results after the drain, want 3 (api, two browser)", len(got))
+	}
+	if c := r.env.Counts(t, r.jobs.URL); c.Visible != 1 || c.NotVisible != 0 {
+		t.Errorf("jobs queue after the drain %+v, want the waiting job visible", c)
+	}
+	if gate.maxRunning != 1 {
+		t.Errorf("%d browser checks ran at once, want 1", gate.maxRunning)
+	}
+	if res, ok := got[strings.TrimPrefix(second, "check-")]; !ok || res.StartedAt.Before(first.FinishedAt) {
+		t.Errorf("second browser check started %v, before the first finished %v: its clock ran while it waited", res.StartedAt, first.FinishedAt)
+	}
+	// At least 1: an open long poll can receive the released job again and
+	// hand it back a second time.
+	if n := testutil.ToFloat64(r.w.metrics.released.WithLabelValues("draining")); n < 1 {
+		t.Errorf("released{draining} = %v, want at least 1", n)
+	}
+}
+
+func TestTypeConcurrencyValidation(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Identity = check.WorkerInfo{ID: "w", Version: "v"}
+	cfg.TypeConcurrency = map[check.Type]int{"ftp": 1, check.TypeBrowser: 0}
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `unknown check type "ftp"`) || !strings.Contains(err.Error(), "browser concurrency 0") {
+		t.Errorf("Validate: %v", err)
 	}
 }

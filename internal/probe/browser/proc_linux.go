@@ -1,0 +1,256 @@
+//go:build linux
+
+package browser
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// procGroup is every process of one Chromium: its process group (the
+// browser, zygotes, renderers, GPU and utility processes) and the crashpad
+// handlers, which double-fork into a session of their own. Every one of
+// them carries the instance's private directory in its command line
+// (--user-data-dir or the crash database under HOME), which is how the
+// handlers are found; a process once found is remembered, so it is still
+// reaped after it has died and lost its command line.
+type procGroup struct {
+	leader int    // the browser's pid, also the process group id; 0 while unknown
+	marker string // the instance's private directory
+	self   int
+
+	mu   sync.Mutex
+	seen map[int]struct{}
+}
+
+// procInfo is what /proc/PID/stat says of a process.
+type procInfo struct {
+	pid, ppid, pgrp int
+	state           byte   // 'Z' for a zombie
+	comm            string // the process name, at most 15 bytes
+}
+
+func newProcGroup(leader int, marker string) *procGroup {
+	g := &procGroup{leader: leader, marker: marker, self: os.Getpid(), seen: map[int]struct{}{}}
+	if leader > 1 {
+		g.seen[leader] = struct{}{}
+	}
+	return g
+}
+
+// inGroup reports whether a process is in the browser's process group. An
+// unknown leader matches nothing: pgrp 0 is the kernel's threads.
+func (g *procGroup) inGroup(st procInfo) bool { return g.leader > 1 && st.pgrp == g.leader }
+
+// configureCmd starts Chromium in a process group of its own, so the whole
+// tree can be signalled at once, and has the kernel kill it if the worker
+// dies (chromedp starts it from a goroutine locked to its thread, as
+// Pdeathsig requires).
+func configureCmd(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+}
+
+// becomeSubreaper makes this process adopt its orphaned descendants (what
+// Chromium's children become when the browser dies), so that it can reap
+// them: without it they go to PID 1, which in a container without an init
+// may be the worker itself, never reaping them.
+func becomeSubreaper() error {
+	const prSetChildSubreaper = 36
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+		return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", e)
+	}
+	return nil
+}
+
+// members lists the processes of the group that exist now, zombies
+// included. It reads the command line only of the worker's and the
+// browser's children (where a crash handler is found, once it has
+// double-forked); everything looks at every process's, which costs a file
+// read per process on the host, for closing.
+func (g *procGroup) members() []procInfo { return g.scan(false) }
+
+func (g *procGroup) everything() []procInfo { return g.scan(true) }
+
+func (g *procGroup) scan(all bool) []procInfo {
+	pids, err := listPIDs()
+	if err != nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []procInfo
+	alive := make(map[int]struct{}, len(g.seen))
+	for _, pid := range pids {
+		st, err := readStat(pid)
+		if err != nil {
+			continue
+		}
+		_, known := g.seen[pid]
+		zombie := st.state == 'Z'
+		// A live process outside the group is checked again each time, so
+		// a stranger that inherits a remembered pid is never taken for ours.
+		handler := !zombie && (all || st.ppid == g.self || (g.leader > 1 && st.ppid == g.leader)) && cmdlineHas(pid, g.marker)
+		// A zombie has no command line left; one this process adopted that
+		// is a Chromium process is a browser's, whichever it was; except a
+		// browser itself (a group leader), whose exec.Cmd reaps it.
+		adopted := zombie && st.ppid == g.self && isChromiumComm(st.comm) &&
+			!(st.pgrp == st.pid && !strings.HasPrefix(st.comm, "chrome_crashpad"))
+		if g.inGroup(st) || (known && zombie) || handler || adopted {
+			g.seen[pid] = struct{}{}
+			alive[pid] = struct{}{}
+			out = append(out, st)
+		}
+	}
+	for pid := range g.seen {
+		if _, ok := alive[pid]; !ok {
+			delete(g.seen, pid) // gone: its pid may be reused by a stranger
+		}
+	}
+	return out
+}
+
+// isChromiumComm reports whether a process name (as /proc/PID/stat gives
+// it, cut at 15 bytes) is one of Chromium's.
+func isChromiumComm(comm string) bool {
+	return strings.HasPrefix(comm, "chrom") || strings.HasPrefix(comm, "chrome_crashpad")
+}
+
+// memory returns the proportional set size (PSS) of the live members,
+// summed: what the group really costs, each shared page counted once
+// across the group. (Summing RSS counts the pages the zygote shares with
+// every renderer again for each, and reads three times the truth.) It falls
+// back to RSS for a process whose smaps_rollup cannot be read.
+func (g *procGroup) memory() int64 {
+	var total int64
+	for _, m := range g.members() {
+		if m.state == 'Z' {
+			continue
+		}
+		total += processPSS(m.pid)
+	}
+	return total
+}
+
+// kill sends SIGKILL to the group and to every member outside it.
+func (g *procGroup) kill() {
+	if g.leader > 1 {
+		_ = syscall.Kill(-g.leader, syscall.SIGKILL)
+	}
+	for _, m := range g.everything() {
+		if m.state != 'Z' {
+			_ = syscall.Kill(m.pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// reap kills what is left and waits until no member exists, reaping the
+// zombies this process adopted, or until the deadline. The leader is left
+// to its exec.Cmd, whose Wait reaps it. It returns the members left.
+func (g *procGroup) reap(deadline time.Time) []procInfo {
+	for {
+		ms := g.everything()
+		if len(ms) == 0 {
+			return nil
+		}
+		for _, m := range ms {
+			switch {
+			case m.state == 'Z' && m.ppid == g.self && m.pid != g.leader:
+				var ws syscall.WaitStatus
+				_, _ = syscall.Wait4(m.pid, &ws, syscall.WNOHANG, nil)
+			case m.state != 'Z':
+				_ = syscall.Kill(m.pid, syscall.SIGKILL)
+			}
+		}
+		if time.Now().After(deadline) {
+			return g.everything()
+		}
+		time.Sleep(10 * time.Millisecond) // polling /proc: there is no event to wait on
+	}
+}
+
+func listPIDs() ([]int, error) {
+	f, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// readStat parses /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
+// comm may hold spaces and parentheses.
+func readStat(pid int) (procInfo, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procInfo{}, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	j := bytes.IndexByte(b, '(')
+	if i < 0 || j < 0 || j > i || i+2 >= len(b) {
+		return procInfo{}, errors.New("malformed stat")
+	}
+	f := strings.Fields(string(b[i+2:]))
+	if len(f) < 3 {
+		return procInfo{}, errors.New("malformed stat")
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgrp, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || len(f[0]) != 1 {
+		return procInfo{}, errors.New("malformed stat")
+	}
+	return procInfo{pid: pid, ppid: ppid, pgrp: pgrp, state: f[0][0], comm: string(b[j+1 : i])}, nil
+}
+
+func cmdlineHas(pid int, marker string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && bytes.Contains(b, []byte(marker))
+}
+
+// processPSS reads Pss from /proc/PID/smaps_rollup (Linux 4.14+), or falls
+// back to the resident set size from statm.
+func processPSS(pid int) int64 {
+	if f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
