@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -23,8 +26,10 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.StringVar(&cfg.Checks, "checks", cfg.Checks, "checks file or folder")
 	fs.StringVar(&cfg.Store, "store", "", "store URL (default: sqlite in the data directory)")
 	fs.StringVar(&cfg.Token, "token", "", "bearer token for run-now (default: a random one, printed)")
-	fs.IntVar(&fleet.Workers, "workers", fleet.Workers, "worker processes to start beside the control plane")
+	fs.IntVar(&fleet.Workers, "workers", 5, "workers to run beside the control plane (supervisor slots)")
 	workerBin := fs.String("worker-bin", fleet.Command[0], "worker binary the workers run")
+	supervisorBin := fs.String("supervisor-bin", filepath.Join(filepath.Dir(fleet.Command[0]), "supervisor"), "supervisor binary (--fleet supervisor)")
+	mode := fs.String("fleet", "supervisor", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them) or workers (plain child processes)")
 	fs.StringVar(&fleet.HealthListen, "worker-health-listen", fleet.HealthListen, "health address of the first worker; the next ones use the next ports")
 	logCfg := telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
@@ -43,6 +48,21 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 				return err
 			}
 			fleet.Command[0] = *workerBin
+			switch *mode {
+			case "supervisor":
+				fleet.Supervisor = *supervisorBin
+				dir := cfg.DataDir
+				if dir == "" {
+					if dir, err = os.MkdirTemp("", "checkfleet-dev-"); err != nil {
+						return err
+					}
+					defer os.RemoveAll(dir)
+				}
+				fleet.StateDir = filepath.Join(dir, "supervisor")
+			case "workers":
+			default:
+				return fmt.Errorf("--fleet %q: want supervisor or workers", *mode)
+			}
 			if fleet.Workers > 0 {
 				cfg.Fleet = &fleet
 			}

@@ -36,6 +36,13 @@ type FleetConfig struct {
 	StopTimeout time.Duration
 	// Output receives the processes' output (their logs).
 	Output io.Writer
+	// Supervisor, when set, is the supervisor binary: one `supervisor run`
+	// then keeps Workers worker slots with the process runtime, and
+	// `supervisor upgrade` can be tried against it. Command[0] is the worker
+	// binary it runs.
+	Supervisor string
+	// StateDir holds the supervisor's state, images and control socket.
+	StateDir string
 }
 
 // DefaultFleet returns two workers of the worker binary next to the running
@@ -64,8 +71,17 @@ func (c FleetConfig) Validate() error {
 		} else if _, err := exec.LookPath(c.Command[0]); err != nil {
 			errs = append(errs, fmt.Errorf("--worker-bin %s: %w (run `make build`, or start with --workers 0)", c.Command[0], err))
 		}
-		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
+		_, port, err := net.SplitHostPort(c.HealthListen)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("--worker-health-listen %q: %w", c.HealthListen, err))
+		}
+		if c.Supervisor != "" {
+			if _, err := exec.LookPath(c.Supervisor); err != nil {
+				errs = append(errs, fmt.Errorf("--supervisor-bin %s: %w (run `make build`, or use --fleet workers)", c.Supervisor, err))
+			}
+			if c.StateDir == "" || port == "0" {
+				errs = append(errs, errors.New("the supervisor needs a state directory and fixed health ports"))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -90,7 +106,8 @@ type Fleet struct {
 	stopping chan struct{}
 }
 
-// StartFleet starts the workers. Each is in its own process group, so a
+// StartFleet starts the workers, or the supervisor that keeps them. Each is
+// in its own process group, so a
 // Ctrl-C at the terminal reaches only `scheduler dev`, which then sends
 // each worker a single SIGTERM (a second one would cut their drain short);
 // each also gets SIGTERM if `scheduler dev` dies.
@@ -104,6 +121,16 @@ func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, erro
 		log.Warn().Err(err).Msg("workers start without browser checks (install Debian's chromium to run them)")
 		noBrowser = []string{"--browser-concurrency", "0"}
 	}
+	if cfg.Supervisor != "" {
+		cmd, err := supervisorCommand(cfg, env, noBrowser)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.start(cmd, "supervisor"); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	host, portText, _ := net.SplitHostPort(cfg.HealthListen)
 	port, _ := strconv.Atoi(portText)
 	for i := range cfg.Workers {
@@ -116,30 +143,87 @@ func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, erro
 			"--allow-net", "127.0.0.0/8", "--health-listen", addr, "--id", fmt.Sprintf("dev-%d", i+1))
 		args = append(args, noBrowser...)
 		cmd := exec.Command(cfg.Command[0], args...)
-		cmd.Env = append(os.Environ(),
-			"AWS_ENDPOINT_URL_SQS="+env.SQSEndpoint, "AWS_REGION=us-east-1",
-			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
-		cmd.Stdout, cmd.Stderr = cfg.Output, cfg.Output
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-		if err := cmd.Start(); err != nil {
-			_ = f.Stop()
-			return nil, fmt.Errorf("start worker %d (%s): %w", i+1, strings.Join(cmd.Args, " "), err)
+		cmd.Env = append(os.Environ(), env.aws()...)
+		if err := f.start(cmd, addr); err != nil {
+			return nil, err
 		}
-		done := make(chan error, 1)
-		f.procs, f.addrs, f.waited = append(f.procs, cmd), append(f.addrs, addr), append(f.waited, done)
-		go func() {
-			err := cmd.Wait()
-			done <- err
-			select {
-			case <-f.stopping:
-			default:
-				log.Error().Err(err).Int("pid", cmd.Process.Pid).Msg("worker exited on its own")
-				f.once.Do(func() { close(f.exited) })
-			}
-		}()
-		log.Info().Int("pid", cmd.Process.Pid).Str("health", addr).Msg("worker started")
 	}
 	return f, nil
+}
+
+// start starts one process of the fleet and watches for it to exit.
+func (f *Fleet) start(cmd *exec.Cmd, what string) error {
+	cmd.Stdout, cmd.Stderr = f.cfg.Output, f.cfg.Output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		_ = f.Stop()
+		return fmt.Errorf("start %s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	done := make(chan error, 1)
+	f.procs, f.addrs, f.waited = append(f.procs, cmd), append(f.addrs, what), append(f.waited, done)
+	go func() {
+		err := cmd.Wait()
+		done <- err
+		select {
+		case <-f.stopping:
+		default:
+			f.log.Error().Err(err).Int("pid", cmd.Process.Pid).Str("process", what).Msg("fleet process exited on its own")
+			f.once.Do(func() { close(f.exited) })
+		}
+	}()
+	f.log.Info().Int("pid", cmd.Process.Pid).Str("process", what).Msg("fleet process started")
+	return nil
+}
+
+// aws is the environment pointing the SDK at the embedded endpoint.
+func (e FleetEnv) aws() []string {
+	return []string{"AWS_ENDPOINT_URL_SQS=" + e.SQSEndpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}
+}
+
+// supervisorCommand is `supervisor run` with the process runtime, its
+// "image" the worker binary copied to StateDir/images/worker-dev. The
+// state of a previous run is dropped, so the worker just built is the one
+// that runs (after a clean stop no worker of the previous run is left).
+func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser []string) (*exec.Cmd, error) {
+	images := filepath.Join(cfg.StateDir, "images")
+	if err := os.MkdirAll(images, 0o700); err != nil {
+		return nil, err
+	}
+	if err := copyFile(cfg.Command[0], filepath.Join(images, "worker-dev")); err != nil {
+		return nil, fmt.Errorf("worker image for the supervisor: %w", err)
+	}
+	state := filepath.Join(cfg.StateDir, "state")
+	if err := os.RemoveAll(filepath.Join(state, "state.json")); err != nil {
+		return nil, err
+	}
+	_, portText, _ := net.SplitHostPort(cfg.HealthListen)
+	args := []string{"run", "--runtime", "process", "--image", filepath.Join(images, "worker"), "--tag", "dev",
+		"--slots", strconv.Itoa(cfg.Workers), "--state-dir", state, "--socket", filepath.Join(cfg.StateDir, "supervisor.sock"),
+		"--listen", "127.0.0.1:9100", "--health-base-port", portText, "--poll-wait", "5s",
+		"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue, "--allow-net", "127.0.0.0/8",
+		"--worker-env", "PATH=" + os.Getenv("PATH"), "--worker-env", "HOME=" + os.TempDir()}
+	for _, kv := range env.aws() {
+		args = append(args, "--worker-env", kv)
+	}
+	if len(noBrowser) > 0 {
+		args = append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
+	}
+	cmd := exec.Command(cfg.Supervisor, args...)
+	cmd.Env = os.Environ()
+	return cmd, nil
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	tmp := to + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to)
 }
 
 // Exited is closed when a worker exits without being asked to.
@@ -182,6 +266,13 @@ func (f *Fleet) Stop() error {
 func (f *Fleet) describe() string {
 	if f == nil || len(f.procs) == 0 {
 		return "none started here (see below)"
+	}
+	if f.cfg.Supervisor != "" {
+		sock := filepath.Join(f.cfg.StateDir, "supervisor.sock")
+		return fmt.Sprintf(`%d slots kept by the supervisor (process runtime); try:
+                     bin/supervisor status --socket %s
+                     cp bin/worker %s && bin/supervisor upgrade --socket %s --tag v2`,
+			f.cfg.Workers, sock, filepath.Join(f.cfg.StateDir, "images", "worker-v2"), sock)
 	}
 	return fmt.Sprintf("%d × %s (health %s)", len(f.procs), filepath.Base(f.cfg.Command[0]), strings.Join(f.addrs, ", "))
 }

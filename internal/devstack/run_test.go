@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,24 +18,40 @@ import (
 	"github.com/checkfleet/checkfleet/internal/telemetry"
 )
 
-// buildWorker builds the worker binary for the fleet to run.
-func buildWorker(t *testing.T) string {
+// build builds one of our binaries for the fleet to run.
+func build(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "worker")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/worker")
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
 
-// What `make run` promises: scheduler dev with worker processes runs the
-// checks, and their results reach the API within a minute; Ctrl-C (Close)
-// drains the workers and stops everything cleanly.
+// What `make run` promises: scheduler dev with its workers (plain
+// processes, or slots kept by the supervisor) runs the checks, and their
+// results reach the API within a minute; Ctrl-C (Close) drains the workers
+// and stops everything cleanly.
 func TestDevRunsChecksThroughItsWorkers(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the worker and runs checks for up to a minute")
+		t.Skip("builds the binaries and runs checks for up to a minute")
 	}
+	worker, supervisor := build(t, "worker"), build(t, "supervisor")
+	for _, mode := range []string{"workers", "supervisor"} {
+		t.Run(mode, func(t *testing.T) {
+			fleet := FleetConfig{Command: []string{worker, "run", "--poll-wait", "1s"}, Workers: 2,
+				HealthListen: "127.0.0.1:0", StopTimeout: 30 * time.Second, Output: testWriter{t}}
+			if mode == "supervisor" {
+				port := freePorts(t, 4)
+				fleet.Supervisor, fleet.StateDir, fleet.HealthListen = supervisor, t.TempDir(), fmt.Sprintf("127.0.0.1:%d", port)
+			}
+			devRunsChecks(t, fleet)
+		})
+	}
+}
+
+func devRunsChecks(t *testing.T, fleet FleetConfig) {
 	demo := httptest.NewServer((&DemoTargets{SlowDelay: 10 * time.Millisecond}).Handler())
 	defer demo.Close()
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
@@ -50,8 +67,6 @@ checks:
 `, demo.URL), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fleet := FleetConfig{Command: []string{buildWorker(t), "run", "--poll-wait", "1s"}, Workers: 2,
-		HealthListen: "127.0.0.1:0", StopTimeout: 30 * time.Second, Output: testWriter{t}}
 	cfg := DefaultConfig()
 	cfg.SQSListen, cfg.Listen, cfg.DemoListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", "", t.TempDir()
 	cfg.Checks, cfg.Fleet = checks, &fleet
@@ -114,4 +129,27 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// freePorts returns the first of n consecutive ports free on loopback now.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for base := 20000 + os.Getpid()%20000; base < 65000; base += n {
+		var lns []net.Listener
+		for i := range n {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		if len(lns) == n {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
 }

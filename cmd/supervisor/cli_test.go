@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad flags and environment are refused with what is wrong, before
+// anything starts; commands that need a running supervisor say so when
+// none answers.
+func TestCommandLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "none.sock")
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		code int
+		want []string
+	}{
+		"run without queues": {args: []string{"run", "--image", "r", "--tag", "v1", "--state-dir", dir, "--socket", sock},
+			code: 1, want: []string{"--jobs-queue: at least one is required", "--results-queue is required"}},
+		"run from the environment": {args: []string{"run", "--socket", sock},
+			env:  map[string]string{"CHECKFLEET_IMAGE": "r", "CHECKFLEET_SLOTS": "0", "CHECKFLEET_RUNTIME": "vm", "CHECKFLEET_PULL": "sometimes"},
+			code: 1, want: []string{`--runtime "vm"`, `pull policy "sometimes"`}},
+		"run slots from the environment": {args: []string{"run", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r", "--state-dir", dir},
+			env:  map[string]string{"CHECKFLEET_IMAGE": "r", "CHECKFLEET_SLOTS": "0"},
+			code: 1, want: []string{"--slots 0"}},
+		"run drain shorter than the workers'": {args: []string{"run", "--image", "r", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r",
+			"--state-dir", dir, "--drain-timeout", "30s", "--worker-drain-timeout", "1m"},
+			code: 1, want: []string{"shorter than the workers' drain"}},
+		"status without a supervisor":  {args: []string{"status", "--socket", sock}, code: 1, want: []string{"no supervisor answers on " + sock}},
+		"upgrade without a tag":        {args: []string{"upgrade", "--socket", sock}, code: 1, want: []string{"--tag is required"}},
+		"upgrade without a supervisor": {args: []string{"upgrade", "--tag", "v2", "--socket", sock}, code: 1, want: []string{"no supervisor answers"}},
+		"rollback with a bad output":   {args: []string{"rollback", "--socket", sock, "--output", "yaml"}, code: 1, want: []string{`--output "yaml"`}},
+		"unknown subcommand":           {args: []string{"restart"}, code: 1, want: []string{`unknown subcommand "restart"`}},
+		"positional arguments to run":  {args: []string{"run", "extra"}, code: 1, want: []string{"unexpected arguments"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/supervisor"
+)
+
+// clientFlags are the flags of the commands that talk to `supervisor run`.
+type clientFlags struct {
+	socket, output string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.socket, "socket", defaultSocket, "unix socket of the running supervisor")
+	fs.StringVar(&c.output, "output", "text", "output: text or json")
+}
+
+func (c *clientFlags) validate() error {
+	if c.output != "text" && c.output != "json" {
+		return fmt.Errorf("--output %q: want text or json", c.output)
+	}
+	return nil
+}
+
+func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
+	name, usage := "upgrade", "supervisor upgrade --tag T [flags]"
+	help := "move every slot to the image T resolves to, slot by slot, rolling back on failure"
+	if rollback {
+		name, usage = "rollback", "supervisor rollback [flags]"
+		help = "move every slot back to the image the host ran before the last upgrade"
+	}
+	fs := flag.NewFlagSet("supervisor "+name, flag.ContinueOnError)
+	var c clientFlags
+	c.register(fs)
+	var req supervisor.UpgradeRequest
+	req.Rollback = rollback
+	if !rollback {
+		fs.StringVar(&req.Tag, "tag", "", "tag to upgrade to (resolved once to an image id)")
+	}
+	fs.IntVar(&req.MaxSurge, "max-surge", 1, "slots that may run an extra new worker at once")
+	fs.IntVar(&req.MaxUnavailable, "max-unavailable", 0, "slots that may be without a ready worker at once")
+	ready := fs.Duration("ready-timeout", supervisor.DefaultConfig().ReadyTimeout, "wait for a new worker's /readyz")
+	drain := fs.Duration("drain-timeout", supervisor.DefaultConfig().DrainTimeout, "wait for an old worker to drain before SIGKILL")
+	return &ffcli.Command{
+		Name:       name,
+		ShortUsage: usage,
+		ShortHelp:  help,
+		LongHelp: "Streams each step (slot, step, image, container, how long) and ends with a summary.\n" +
+			"Exits 1 when a slot fails (the host is rolled back) or another upgrade is running.\n" +
+			"Every flag can also be set as CHECKFLEET_<FLAG>.",
+		FlagSet: fs,
+		Options: cli.Options(),
+		Exec: cli.NoArgs(name, func(ctx context.Context) error {
+			if err := c.validate(); err != nil {
+				return err
+			}
+			if !rollback && req.Tag == "" {
+				return errors.New("--tag is required")
+			}
+			req.ReadyTimeout, req.DrainTimeout = supervisor.Duration(*ready), supervisor.Duration(*drain)
+			enc := json.NewEncoder(stdout)
+			sum, err := supervisor.NewClient(c.socket).Upgrade(ctx, req, func(e supervisor.Event) {
+				if c.output == "json" {
+					_ = enc.Encode(e)
+					return
+				}
+				supervisor.WriteEvent(stdout, e)
+			})
+			if failed, ok := errors.AsType[*supervisor.UpgradeFailedError](err); ok {
+				if c.output == "text" {
+					supervisor.WriteSummary(stdout, failed.Summary, failed.Message)
+				}
+				fmt.Fprintf(stderr, "supervisor %s: %s\n", name, failed.Message)
+				return cli.ExitCode(1)
+			}
+			if err != nil {
+				return err
+			}
+			if c.output == "text" {
+				supervisor.WriteSummary(stdout, sum, "")
+			}
+			return nil
+		}),
+	}
+}
+
+func statusCommand(stdout io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("supervisor status", flag.ContinueOnError)
+	var c clientFlags
+	c.register(fs)
+	return &ffcli.Command{
+		Name:       "status",
+		ShortUsage: "supervisor status [--output json]",
+		ShortHelp:  "show slots, workers, images, readiness, uptime, restarts and any upgrade in progress",
+		FlagSet:    fs,
+		Options:    cli.Options(),
+		Exec: cli.NoArgs("status", func(ctx context.Context) error {
+			if err := c.validate(); err != nil {
+				return err
+			}
+			st, err := supervisor.NewClient(c.socket).Status(ctx)
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			supervisor.WriteStatus(stdout, st, time.Now())
+			return nil
+		}),
+	}
+}

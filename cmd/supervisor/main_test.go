@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
+	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
+	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
+)
+
+// The test binary doubles as the supervisor binary (SUPERVISOR_MAIN=1), so
+// the suites run the real process: flags, environment, signals, exit codes,
+// the unix socket, kill -9.
+func TestMain(m *testing.M) {
+	if os.Getenv("SUPERVISOR_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(runtimetest.Main(m))
+}
+
+// launch prepares `supervisor ARGS...`.
+func launch(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "SUPERVISOR_MAIN=1")
+	return cmd
+}
+
+func TestUpgradeSuiteProcess(t *testing.T) {
+	t.Parallel()
+	runtimetest.RunUpgradeSuite(t, processtest.Harness(t), launch)
+}
+
+func TestUpgradeSuiteDocker(t *testing.T) {
+	t.Parallel()
+	runtimetest.RunUpgradeSuite(t, dockertest.Harness(t), launch)
+}

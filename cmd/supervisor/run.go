@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/runtime"
+	"github.com/checkfleet/checkfleet/internal/runtime/docker"
+	"github.com/checkfleet/checkfleet/internal/runtime/process"
+	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/telemetry"
+)
+
+const defaultSocket = "/run/checkfleet/supervisor.sock"
+
+// runConfig is what `supervisor run` is told on its command line.
+type runConfig struct {
+	sup                     supervisor.Config
+	runtime, socket, listen string
+	pull, onRestart         string
+	memory                  string
+	user                    string
+	jobsQueues, allowNet    cli.StringsFlag
+	workerEnv               cli.StringsFlag
+	log                     *telemetry.LogConfig
+}
+
+func runCommand(stderr io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("supervisor run", flag.ContinueOnError)
+	c := runConfig{sup: supervisor.DefaultConfig()}
+	s := &c.sup
+	fs.StringVar(&s.Repo, "image", "", "image repository (docker), or worker binary path prefix whose tags are files PREFIX-TAG (process)")
+	fs.StringVar(&s.Tag, "tag", "", "tag to run on the first start (later starts keep the state's image)")
+	fs.IntVar(&s.Slots, "slots", s.Slots, "worker slots on this host")
+	fs.StringVar(&c.runtime, "runtime", "docker", "how workers run: docker or process")
+	fs.StringVar(&s.StateDir, "state-dir", s.StateDir, "directory of the persisted state (and of the process runtime's images)")
+	fs.StringVar(&c.socket, "socket", defaultSocket, "unix socket of the control API (mode 0600)")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9100", "address serving /healthz, /readyz and /metrics")
+	fs.StringVar(&c.pull, "pull", string(s.Pull), "pull policy: always, if-not-present or never")
+	fs.StringVar(&s.Name, "name", s.Name, "name labelling this supervisor's workers (default: host name)")
+	fs.StringVar(&c.onRestart, "on-restart", string(s.OnRestart), "an upgrade the last supervisor did not finish: resume or rollback")
+	fs.StringVar(&s.HealthHost, "health-host", s.HealthHost, "address the workers' health servers listen on")
+	fs.IntVar(&s.HealthBasePort, "health-base-port", s.HealthBasePort, "first of the 2×slots health ports of the workers")
+	fs.DurationVar(&s.DrainTimeout, "drain-timeout", s.DrainTimeout, "drain of a worker when the supervisor stops, and upgrades' default")
+	fs.DurationVar(&s.ReadyTimeout, "ready-timeout", s.ReadyTimeout, "upgrades' default wait for a new worker's /readyz")
+	fs.DurationVar(&s.ReconcileInterval, "reconcile-interval", s.ReconcileInterval, "how often workers are listed and probed")
+	fs.StringVar(&c.memory, "memory", units.BytesSize(float64(s.Limits.MemoryBytes)), "memory limit of each worker (docker)")
+	fs.Int64Var(&s.Limits.PIDs, "pids-limit", s.Limits.PIDs, "process and thread limit of each worker (docker)")
+	fs.StringVar(&c.user, "user", "65532:65532", "uid:gid the workers run as (docker)")
+	fs.Var(&c.workerEnv, "worker-env", "KEY=VALUE given to every worker, e.g. AWS_REGION=eu-west-1 (repeatable)")
+	fs.Var(&c.jobsQueues, "jobs-queue", "workers' --jobs-queue (repeatable)")
+	fs.StringVar(&s.Worker.ResultsQueue, "results-queue", "", "workers' --results-queue")
+	fs.IntVar(&s.Worker.Concurrency, "concurrency", 0, "workers' --concurrency (0: the worker's default)")
+	fs.DurationVar(&s.Worker.DrainTimeout, "worker-drain-timeout", s.Worker.DrainTimeout, "workers' --drain-timeout")
+	fs.DurationVar(&s.Worker.PollWait, "poll-wait", 0, "workers' --poll-wait (0: the worker's default, 20s)")
+	fs.Var(&c.allowNet, "allow-net", "workers' --allow-net (repeatable)")
+	c.log = telemetry.RegisterLogFlags(fs)
+	return &ffcli.Command{
+		Name:       "run",
+		ShortUsage: "supervisor run --image REPO --tag T --jobs-queue URL --results-queue URL [flags]",
+		ShortHelp:  "keep the host's worker slots running until SIGTERM, then drain them",
+		LongHelp: "Runs --slots workers of the image --image:--tag (resolved once to an image id), recreating\n" +
+			"any that dies, and serves the control API that `supervisor upgrade`, `rollback` and `status` use.\n" +
+			"With --runtime process the workers are processes: --image /path/worker and tag T run the\n" +
+			"executable /path/worker-T. SIGTERM drains every worker in parallel, then exits.\n" +
+			"Every flag can also be set as CHECKFLEET_<FLAG>.",
+		FlagSet: fs,
+		Options: cli.Options(),
+		Exec: cli.NoArgs("run", func(ctx context.Context) error {
+			return c.run(ctx, stderr)
+		}),
+	}
+}
+
+func (c *runConfig) complete() error {
+	var errs []error
+	var err error
+	if c.sup.Pull, err = runtime.ParsePullPolicy(c.pull); err != nil {
+		errs = append(errs, fmt.Errorf("--pull: %w", err))
+	}
+	c.sup.OnRestart = supervisor.OnRestart(c.onRestart)
+	if c.sup.Limits.MemoryBytes, err = units.RAMInBytes(c.memory); err != nil {
+		errs = append(errs, fmt.Errorf("--memory %q: %w", c.memory, err))
+	}
+	if c.runtime != "docker" && c.runtime != "process" {
+		errs = append(errs, fmt.Errorf("--runtime %q: want docker or process", c.runtime))
+	}
+	if _, _, err := net.SplitHostPort(c.listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: %w", c.listen, err))
+	}
+	if c.socket == "" {
+		errs = append(errs, errors.New("--socket is required"))
+	}
+	c.sup.Worker.JobsQueues, c.sup.Worker.AllowNet, c.sup.Worker.Env = c.jobsQueues, c.allowNet, c.workerEnv
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return c.sup.Validate()
+}
+
+func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
+	if err := c.complete(); err != nil {
+		return err
+	}
+	log, err := telemetry.NewLogger(stderr, "supervisor", *c.log)
+	if err != nil {
+		return err
+	}
+	var rt runtime.Runtime
+	if c.runtime == "docker" {
+		rt, err = docker.New(ctx, docker.Options{User: c.user})
+	} else {
+		rt, err = process.New(filepath.Join(c.sup.StateDir, "process"))
+	}
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	reg := telemetry.NewRegistry("supervisor")
+	sup, err := supervisor.New(c.sup, rt, nil, log.With().Str("runtime", c.runtime).Logger(), reg)
+	if err != nil {
+		return err
+	}
+	ctl, err := supervisor.ListenUnix(c.socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(c.socket)
+	mln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		ctl.Close()
+		return fmt.Errorf("--listen: %w", err)
+	}
+	servers := []*http.Server{
+		{Handler: sup.Handler(), ReadHeaderTimeout: 5 * time.Second},
+		{Handler: telemetry.HealthMux(reg, sup.Ready), ReadHeaderTimeout: 5 * time.Second},
+	}
+	served := make(chan error, 2)
+	go func() { served <- servers[0].Serve(ctl) }()
+	go func() { served <- servers[1].Serve(mln) }()
+	log.Info().Str("socket", c.socket).Str("listen", "http://"+mln.Addr().String()).Str("runtime", c.runtime).
+		Msg("control socket and health server up")
+
+	runErr := sup.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	for range servers {
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append([]error{runErr}, errs...)...)
+}

@@ -1,0 +1,15 @@
+package docker_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
+	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(runtimetest.Main(m)) }
+
+func TestContract(t *testing.T) {
+	runtimetest.RunContract(t, dockertest.Harness(t))
+}

@@ -1,0 +1,141 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/checkfleet/checkfleet/internal/runtime"
+)
+
+// drainOp is one instance being drained and removed. It runs detached from
+// whoever asked for it: a drain once begun ends (the worker exits, or is
+// killed at the timeout) even if the supervisor stops meanwhile, and a
+// second request joins it instead of signalling the worker again.
+type drainOp struct {
+	done chan struct{}
+	res  drainResult
+}
+
+// drainResult is how a drain went.
+type drainResult struct {
+	drained, removed time.Duration
+	exit             runtime.Instance
+	killed           bool
+	err              error
+}
+
+// drain drains in (SIGTERM, wait up to timeout, SIGKILL) and removes it,
+// or joins the drain already under way. It returns when the drain ends or
+// ctx does (the drain goes on).
+func (s *Supervisor) drain(ctx context.Context, in runtime.Instance, timeout time.Duration) drainResult {
+	op := s.startDrain(in, timeout)
+	select {
+	case <-op.done:
+		return op.res
+	case <-ctx.Done():
+		return drainResult{err: ctx.Err()}
+	}
+}
+
+// startDrain begins draining in unless that is under way, and returns the op.
+func (s *Supervisor) startDrain(in runtime.Instance, timeout time.Duration) *drainOp {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op := s.drains[in.ID]; op != nil {
+		return op
+	}
+	op := &drainOp{done: make(chan struct{})}
+	s.drains[in.ID] = op
+	s.ops.Go(func() {
+		op.res = s.doDrain(in, timeout)
+		if slot, ok := slotOf(in); ok && slot < len(s.slots) {
+			s.slots[slot].gen.Add(1)
+		}
+		s.mu.Lock()
+		delete(s.drains, in.ID)
+		delete(s.ready, in.ID)
+		s.mu.Unlock()
+		close(op.done)
+	})
+	return op
+}
+
+// draining reports whether a drain of id is under way.
+func (s *Supervisor) draining(id runtime.InstanceID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.drains[id] != nil
+}
+
+func (s *Supervisor) doDrain(in runtime.Instance, timeout time.Duration) (res drainResult) {
+	ctx := context.Background()
+	slot, _ := slotOf(in)
+	log := s.log.With().Int("slot", slot).Str("image", imageOf(in).String()).Str("container", in.ID.Short()).Logger()
+	addr := in.Labels[LabelHealth]
+	began := time.Now()
+
+	// A worker already draining (a supervisor restarted mid-drain) is not
+	// signalled again: a second SIGTERM makes it stop at once.
+	if err := s.probe.Ready(ctx, addr); !errors.Is(err, ErrDraining) {
+		if err := s.rt.Signal(ctx, in.ID, syscall.SIGTERM); err != nil {
+			res.err = err
+			return res
+		}
+	}
+	log.Info().Dur("drain_timeout", timeout).Msg("draining worker")
+
+	// Follow the worker's checks counter while it finishes its checks.
+	waitCtx, cancel := context.WithTimeout(ctx, timeout)
+	scraped := make(chan struct{})
+	go func() {
+		defer close(scraped)
+		t := time.NewTicker(max(s.cfg.ProbeInterval, 250*time.Millisecond))
+		defer t.Stop()
+		for {
+			if v, err := s.probe.Checks(waitCtx, addr); err == nil {
+				s.checks.observe(in.ID, v)
+			}
+			select {
+			case <-waitCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	exit, err := s.rt.Wait(waitCtx, in.ID)
+	timedOut := err != nil && waitCtx.Err() != nil
+	cancel()
+	<-scraped
+	if timedOut {
+		log.Warn().Dur("drain_timeout", timeout).Msg("worker did not exit within the drain timeout: SIGKILL")
+		res.killed = true
+		if err := s.rt.Signal(ctx, in.ID, syscall.SIGKILL); err != nil {
+			res.err = err
+			return res
+		}
+		killCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		exit, err = s.rt.Wait(killCtx, in.ID)
+		cancel()
+		if err != nil {
+			res.err = fmt.Errorf("worker %s did not die after SIGKILL: %w", in.ID.Short(), err)
+			return res
+		}
+	} else if err != nil {
+		res.err = err
+		return res
+	}
+	res.exit, res.drained = exit, time.Since(began)
+	log.Info().Int("exit_code", exit.ExitCode).Dur("took", res.drained).Bool("killed", res.killed).Msg("worker drained")
+
+	began = time.Now()
+	if err := s.rt.Remove(ctx, in.ID); err != nil {
+		res.err = err
+		return res
+	}
+	s.checks.retire(in.ID)
+	res.removed = time.Since(began)
+	return res
+}

@@ -1,0 +1,403 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/runtime"
+)
+
+// upgradeRun is one execution of an upgrade.
+type upgradeRun struct {
+	s     *Supervisor
+	up    *Upgrade
+	p     *Progress
+	log   zerolog.Logger
+	began time.Time
+}
+
+// execute moves every slot to up.To, and back to up.From when a slot
+// fails; then it records the result.
+func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
+	e := &upgradeRun{s: s, up: up, p: p, log: s.log.With().Str("upgrade", up.ID).Logger(), began: time.Now()}
+	defer s.endActive(p) // when it did not end normally
+	s.metrics.upgrading.Set(1)
+	defer s.metrics.upgrading.Set(0)
+	o := up.Options
+	e.emit(Event{Slot: -1, Step: StepBegin, Image: up.To, Message: fmt.Sprintf("%s %s: %s → %s, %d slots, max surge %d, max unavailable %d, ready timeout %s, drain timeout %s",
+		up.Kind, up.ID, up.From, up.To, s.cfg.Slots, o.MaxSurge, o.MaxUnavailable, o.ReadyTimeout.Std(), o.DrainTimeout.Std())}, false)
+	if insts, err := s.rt.List(ctx, s.ownLabels()); err == nil {
+		s.scrapeChecks(ctx, insts)
+	}
+	baseline := s.checks.total()
+
+	if !up.RollingBack {
+		err := e.moveAll(ctx, up.To)
+		if err != nil && ctx.Err() == nil {
+			f := &Failure{Slot: -1, Reason: err.Error()}
+			if se, ok := errors.AsType[*slotError](err); ok {
+				f = &Failure{Slot: se.slot, Reason: se.err.Error()}
+			}
+			s.mu.Lock()
+			up.RollingBack, up.Failure = true, f
+			if err := s.saveLocked(); err != nil {
+				s.log.Error().Err(err).Msg("cannot persist state")
+			}
+			s.mu.Unlock()
+		}
+	}
+	if up.RollingBack && ctx.Err() == nil {
+		msg := fmt.Sprintf("slot %d failed; moving every slot back to %s", up.Failure.Slot, up.From)
+		if up.Failure.Slot < 0 {
+			msg = fmt.Sprintf("moving every slot back to %s", up.From)
+		}
+		e.emit(Event{Slot: -1, Step: StepRollback, Image: up.From, Error: up.Failure.Reason, Message: msg}, false)
+	}
+	var rollbackErr error
+	if up.RollingBack && ctx.Err() == nil {
+		rollbackErr = e.moveAll(ctx, up.From)
+	}
+	if ctx.Err() != nil {
+		s.endActive(p)
+		e.log.Warn().Msg("upgrade interrupted: the supervisor is stopping; the next start settles it")
+		e.emit(Event{Slot: -1, Step: StepResult, Summary: e.summary(ResultInterrupted, baseline),
+			Error: "interrupted: the supervisor is stopping; it resumes (or rolls back) the upgrade when it starts again"}, true)
+		return
+	}
+	e.finish(baseline, rollbackErr)
+}
+
+// finish records the result in the state and ends the progress.
+func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
+	s, up := e.s, e.up
+	if insts, err := s.rt.List(context.Background(), s.ownLabels()); err == nil {
+		s.scrapeChecks(context.Background(), insts)
+	}
+	result, final := ResultSucceeded, up.To
+	switch {
+	case up.RollingBack && rollbackErr != nil:
+		result, final = ResultRollbackFailed, up.From
+	case up.RollingBack:
+		result, final = ResultRolledBack, up.From
+	}
+	sum := e.summary(result, baseline)
+	sum.Final = final
+	if rollbackErr != nil {
+		sum.RollbackError = rollbackErr.Error()
+	}
+	s.mu.Lock()
+	if result == ResultSucceeded && up.To.ID != up.From.ID {
+		prev := up.From
+		s.state.Current, s.state.Previous = up.To, &prev
+	}
+	s.state.Upgrade, s.state.Last = nil, sum
+	if err := s.saveLocked(); err != nil {
+		s.log.Error().Err(err).Msg("cannot persist state")
+	}
+	// Free before the result is told: a rollback asked for the moment the
+	// upgrade ends must not find it still running.
+	if s.active != nil && s.active.progress == e.p {
+		s.active = nil
+	}
+	s.mu.Unlock()
+	s.metrics.upgrades.WithLabelValues(up.Kind, result).Inc()
+	s.metrics.upgradeSeconds.WithLabelValues(up.Kind, result).Observe(sum.Took.Std().Seconds())
+
+	ev := Event{Slot: -1, Step: StepResult, Image: final, Summary: sum}
+	if result != ResultSucceeded {
+		ev.Error = fmt.Sprintf("%s failed at slot %d: %s; %s", up.Kind, up.Failure.Slot, up.Failure.Reason, result)
+		if up.Failure.Slot < 0 {
+			ev.Error = fmt.Sprintf("%s: %s; %s", up.Kind, up.Failure.Reason, result)
+		}
+		if rollbackErr != nil {
+			ev.Error += ": " + rollbackErr.Error()
+		}
+	}
+	e.emit(ev, true)
+}
+
+func (e *upgradeRun) summary(result string, baseline float64) *Summary {
+	s, up := e.s, e.up
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := 0
+	for _, img := range s.state.Slots {
+		if img.ID == up.To.ID && up.To.ID != up.From.ID {
+			changed++
+		}
+	}
+	if result != ResultSucceeded {
+		changed = 0
+		for _, img := range s.state.Slots {
+			if img.ID != up.From.ID {
+				changed++
+			}
+		}
+	}
+	return &Summary{
+		ID: up.ID, Kind: up.Kind, Result: result, From: up.From, To: up.To, Final: up.To,
+		Slots: s.cfg.Slots, Changed: changed, Failure: up.Failure,
+		StartedAt: up.StartedAt, Took: Duration(time.Since(up.StartedAt)), Timings: up.Timings,
+		Checks: int64(s.checks.total() - baseline), Restarts: up.Restarts,
+	}
+}
+
+// slotError is a slot that could not be moved.
+type slotError struct {
+	slot int
+	err  error
+}
+
+func (e *slotError) Error() string { return fmt.Sprintf("slot %d: %v", e.slot, e.err) }
+func (e *slotError) Unwrap() error { return e.err }
+
+// moveAll settles every slot that is not on target yet, in batches of
+// MaxSurge+MaxUnavailable; it stops at the first batch with a failure.
+func (e *upgradeRun) moveAll(ctx context.Context, target runtime.Image) error {
+	plan, err := e.plan(ctx, target)
+	if err != nil {
+		return err
+	}
+	o := e.up.Options
+	batch := o.MaxSurge + o.MaxUnavailable
+	for i := 0; i < len(plan); i += batch {
+		group := plan[i:min(i+batch, len(plan))]
+		errs := make([]error, len(group))
+		var wg sync.WaitGroup
+		for j, slot := range group {
+			wg.Go(func() { errs[j] = e.settle(ctx, slot, target, j < o.MaxSurge) })
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// plan lists the slots not settled on target: desired elsewhere, or not
+// exactly one running instance of target.
+func (e *upgradeRun) plan(ctx context.Context, target runtime.Image) ([]int, error) {
+	s := e.s
+	insts, err := s.rt.List(ctx, s.ownLabels())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	desired := append([]runtime.Image(nil), s.state.Slots...)
+	s.mu.Unlock()
+	running := map[int][]runtime.Instance{}
+	for _, in := range insts {
+		if slot, ok := slotOf(in); ok && in.State == runtime.Running && !s.draining(in.ID) {
+			running[slot] = append(running[slot], in)
+		}
+	}
+	var plan []int
+	for slot := range s.cfg.Slots {
+		r := running[slot]
+		if desired[slot].ID != target.ID || len(r) != 1 || r[0].Image != target.ID {
+			plan = append(plan, slot)
+		}
+	}
+	return plan, nil
+}
+
+// settle leaves slot with exactly one ready instance of target: it starts
+// one (unless one runs, as after a restart), waits for it to be ready,
+// then drains and removes the others — or, when !newFirst, drains them
+// first. A new instance that fails is drained and removed.
+func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image, newFirst bool) error {
+	s := e.s
+	k := s.slots[slot]
+	if err := k.lockCtx(ctx); err != nil {
+		return err
+	}
+	defer func() { k.gen.Add(1); k.unlock() }()
+	insts, err := s.rt.List(ctx, map[string]string{LabelManagedBy: ManagedBy, LabelSupervisor: s.cfg.Name, LabelSlot: strconv.Itoa(slot)})
+	if err != nil {
+		return &slotError{slot, err}
+	}
+	var keep *runtime.Instance
+	var others, running []runtime.Instance
+	for _, in := range insts {
+		if s.draining(in.ID) {
+			running = append(running, in) // still holds its health port
+			continue
+		}
+		if in.State != runtime.Running {
+			if err := s.rt.Remove(ctx, in.ID); err != nil {
+				e.log.Warn().Err(err).Int("slot", slot).Str("container", in.ID.Short()).Msg("cannot remove exited worker")
+			}
+			continue
+		}
+		running = append(running, in)
+		if in.Image == target.ID {
+			if keep != nil {
+				others = append(others, *keep)
+			}
+			keep = &in
+		} else {
+			others = append(others, in)
+		}
+	}
+	if keep == nil && !newFirst {
+		for _, o := range others {
+			if err := e.retire(ctx, slot, o); err != nil {
+				return &slotError{slot, err}
+			}
+		}
+		others, running = nil, nil
+	}
+	if keep == nil {
+		t0 := time.Now()
+		in, err := s.startInstance(ctx, slot, target, running)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.step(slot, Event{Step: StepFailed, Image: target, Error: err.Error()})
+			return &slotError{slot, fmt.Errorf("start a new instance of %s: %w", target, err)}
+		}
+		e.addTiming(&e.up.Timings.Start, time.Since(t0))
+		e.step(slot, Event{Step: StepStart, Image: target, Instance: in.ID, Took: Duration(time.Since(t0)),
+			Message: "health " + in.Labels[LabelHealth]})
+		keep = &in
+	} else {
+		e.log.Info().Int("slot", slot).Str("container", keep.ID.Short()).Msg("slot already has an instance of the target image: waiting for it")
+	}
+	t0 := time.Now()
+	if err := e.awaitReady(ctx, *keep); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.step(slot, Event{Step: StepFailed, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0)), Error: err.Error()})
+		if res := s.drain(context.WithoutCancel(ctx), *keep, e.up.Options.DrainTimeout.Std()); res.err != nil {
+			e.log.Error().Err(res.err).Int("slot", slot).Str("container", keep.ID.Short()).Msg("cannot remove the failed instance")
+		}
+		return &slotError{slot, err}
+	}
+	e.addTiming(&e.up.Timings.Ready, time.Since(t0))
+	e.step(slot, Event{Step: StepReady, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0))})
+	for _, o := range others {
+		if err := e.retire(ctx, slot, o); err != nil {
+			return &slotError{slot, err}
+		}
+	}
+	s.mu.Lock()
+	s.state.Slots[slot] = target
+	s.mu.Unlock()
+	e.step(slot, Event{Step: StepDone, Image: target, Instance: keep.ID})
+	return nil
+}
+
+// retire drains and removes an old instance of the slot.
+func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) error {
+	img := imageOf(in)
+	e.step(slot, Event{Step: StepDraining, Image: img, Instance: in.ID})
+	res := e.s.drain(ctx, in, e.up.Options.DrainTimeout.Std())
+	if res.err != nil {
+		return fmt.Errorf("drain old instance %s: %w", in.ID.Short(), res.err)
+	}
+	msg := fmt.Sprintf("exit code %d", res.exit.ExitCode)
+	if res.killed {
+		msg = "killed: still running at the drain timeout"
+	}
+	e.addTiming(&e.up.Timings.Drain, res.drained)
+	e.step(slot, Event{Step: StepDrain, Image: img, Instance: in.ID, Took: Duration(res.drained), Message: msg})
+	e.addTiming(&e.up.Timings.Remove, res.removed)
+	e.step(slot, Event{Step: StepRemove, Image: img, Instance: in.ID, Took: Duration(res.removed)})
+	return nil
+}
+
+// awaitReady polls a new instance until its /readyz answers ready; it fails
+// at once when the instance exits, and at the ready timeout.
+func (e *upgradeRun) awaitReady(ctx context.Context, in runtime.Instance) error {
+	s := e.s
+	timeout := e.up.Options.ReadyTimeout.Std()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(s.cfg.ProbeInterval)
+	defer tick.Stop()
+	addr := in.Labels[LabelHealth]
+	var last error
+	for {
+		cur, err := s.rt.Inspect(ctx, in.ID)
+		switch {
+		case errors.Is(err, runtime.ErrNotFound):
+			return fmt.Errorf("new instance %s disappeared", in.ID.Short())
+		case err == nil && cur.State != runtime.Running:
+			msg := fmt.Sprintf("new instance %s exited with code %d", in.ID.Short(), cur.ExitCode)
+			if !cur.StartedAt.IsZero() && !cur.FinishedAt.IsZero() {
+				msg += fmt.Sprintf(" after %s", cur.FinishedAt.Sub(cur.StartedAt).Round(time.Millisecond))
+			}
+			if cur.Reason != "" {
+				msg += " (" + cur.Reason + ")"
+			}
+			return errors.New(msg + s.lastOutput(ctx, in.ID))
+		}
+		if last = s.probe.Ready(ctx, addr); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("new instance %s not ready within %s: %v", in.ID.Short(), timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *upgradeRun) addTiming(d *Duration, took time.Duration) {
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	*d += Duration(took)
+}
+
+// step records a slot's step in the state (persisted) and the progress.
+func (e *upgradeRun) step(slot int, ev Event) {
+	ev.Slot = slot
+	s := e.s
+	s.mu.Lock()
+	e.up.Progress[slot] = SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
+	if err := s.saveLocked(); err != nil {
+		s.log.Error().Err(err).Msg("cannot persist state")
+	}
+	s.mu.Unlock()
+	e.emit(ev, false)
+}
+
+func (e *upgradeRun) emit(ev Event, final bool) {
+	ev.Time = time.Now().UTC()
+	ev.Upgrade = e.up.ID
+	ev.Elapsed = Duration(time.Since(e.began))
+	l := e.log.Info()
+	if ev.Error != "" {
+		l = e.log.Warn().Str("error", ev.Error)
+	}
+	if ev.Slot >= 0 {
+		l = l.Int("slot", ev.Slot)
+	}
+	if ev.Image.ID != "" {
+		l = l.Str("image", ev.Image.String())
+	}
+	if ev.Instance != "" {
+		l = l.Str("container", ev.Instance.Short())
+	}
+	if ev.Took != 0 {
+		l = l.Dur("took", ev.Took.Std())
+	}
+	l.Str("step", ev.Step).Msg(ev.Message)
+	e.p.add(ev, final)
+}

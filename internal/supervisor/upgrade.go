@@ -1,0 +1,222 @@
+package supervisor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/checkfleet/checkfleet/internal/runtime"
+)
+
+// UpgradeOptions are the settings of one upgrade or rollback.
+type UpgradeOptions struct {
+	// MaxSurge is how many slots may run an extra (new) instance at once.
+	MaxSurge int `json:"max_surge"`
+	// MaxUnavailable is how many slots may be without a ready instance at once.
+	MaxUnavailable int `json:"max_unavailable"`
+	// ReadyTimeout bounds the wait for a new instance's /readyz.
+	ReadyTimeout Duration `json:"ready_timeout"`
+	// DrainTimeout bounds an old instance's drain before SIGKILL.
+	DrainTimeout Duration `json:"drain_timeout"`
+}
+
+// UpgradeRequest asks for an upgrade to Tag, or (Rollback) a return to the
+// previous image.
+type UpgradeRequest struct {
+	// Tag is resolved once, under the pull policy, to the image id every slot gets.
+	Tag string `json:"tag,omitempty"`
+	// Rollback returns to the image the host ran before the last upgrade.
+	Rollback bool `json:"rollback,omitempty"`
+	UpgradeOptions
+}
+
+// DefaultUpgradeOptions are surge 1, unavailable 0 and the configured timeouts.
+func (c Config) DefaultUpgradeOptions() UpgradeOptions {
+	return UpgradeOptions{MaxSurge: 1, ReadyTimeout: Duration(c.ReadyTimeout), DrainTimeout: Duration(c.DrainTimeout)}
+}
+
+func (r UpgradeRequest) validate(c Config) error {
+	var errs []error
+	if r.Rollback != (r.Tag == "") {
+		if r.Rollback {
+			errs = append(errs, errors.New("a rollback takes no tag"))
+		} else {
+			errs = append(errs, errors.New("--tag is required"))
+		}
+	}
+	o := r.UpgradeOptions
+	if o.MaxSurge < 0 || o.MaxSurge > c.Slots {
+		errs = append(errs, fmt.Errorf("--max-surge %d: want 0 to %d (the slots)", o.MaxSurge, c.Slots))
+	}
+	if o.MaxUnavailable < 0 || o.MaxUnavailable > c.Slots {
+		errs = append(errs, fmt.Errorf("--max-unavailable %d: want 0 to %d (the slots)", o.MaxUnavailable, c.Slots))
+	}
+	if o.MaxSurge+o.MaxUnavailable == 0 {
+		errs = append(errs, errors.New("--max-surge and --max-unavailable are both 0: no slot could ever move"))
+	}
+	if o.ReadyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--ready-timeout %s: must be positive", o.ReadyTimeout.Std()))
+	}
+	if err := c.checkDrain(o.DrainTimeout.Std()); err != nil {
+		errs = append(errs, fmt.Errorf("--drain-timeout: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Errors of Upgrade that callers act on.
+var (
+	// ErrNotRunning: the supervisor is starting or stopping.
+	ErrNotRunning = errors.New("the supervisor is not running (starting or stopping)")
+	// ErrNoPrevious: there is nothing to roll back to.
+	ErrNoPrevious = errors.New("no previous image to roll back to")
+)
+
+// RequestError is an upgrade request that cannot work.
+type RequestError struct{ Err error }
+
+// Error implements error.
+func (e *RequestError) Error() string { return e.Err.Error() }
+
+// Unwrap returns what is wrong with the request.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// BusyError is a second upgrade while one runs.
+type BusyError struct {
+	// Running describes the upgrade in progress.
+	Running string
+}
+
+// Error implements error.
+func (e *BusyError) Error() string { return "another upgrade is in progress: " + e.Running }
+
+// Upgrade starts an upgrade (or rollback) of every slot and returns its
+// progress. It resolves the tag first: a tag that resolves to nothing
+// fails here and changes nothing. The upgrade runs on the supervisor's
+// context, not ctx: a client that goes away does not stop it.
+func (s *Supervisor) Upgrade(ctx context.Context, req UpgradeRequest) (*Progress, error) {
+	if err := req.validate(s.cfg); err != nil {
+		return nil, &RequestError{err}
+	}
+	s.mu.Lock()
+	if s.runCtx == nil || s.stopping {
+		s.mu.Unlock()
+		return nil, ErrNotRunning
+	}
+	if s.active != nil {
+		defer s.mu.Unlock()
+		return nil, &BusyError{Running: s.describeActiveLocked()}
+	}
+	what := "upgrade to " + s.cfg.Repo + ":" + req.Tag + " (resolving the tag)"
+	if req.Rollback {
+		what = "rollback (starting)"
+	}
+	s.active = &activeUpgrade{desc: what}
+	runCtx, from, prev := s.runCtx, s.state.Current, s.state.Previous
+	s.mu.Unlock()
+
+	up, err := s.newUpgrade(ctx, req, from, prev)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && s.stopping {
+		err = ErrNotRunning
+	}
+	if err != nil {
+		s.active = nil
+		return nil, err
+	}
+	s.state.Upgrade = up
+	if err := s.saveLocked(); err != nil {
+		s.state.Upgrade, s.active = nil, nil
+		return nil, err
+	}
+	p := newProgress()
+	s.active = &activeUpgrade{progress: p}
+	s.loops.Go(func() { s.execute(runCtx, up, p) })
+	return p, nil
+}
+
+func (s *Supervisor) newUpgrade(ctx context.Context, req UpgradeRequest, from runtime.Image, prev *runtime.Image) (*Upgrade, error) {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	now := time.Now().UTC()
+	up := &Upgrade{
+		ID:   "u-" + now.Format("20060102T150405") + "-" + hex.EncodeToString(b),
+		Kind: "upgrade", From: from, Options: req.UpgradeOptions, StartedAt: now,
+		Progress: map[int]SlotProgress{},
+	}
+	if req.Rollback {
+		if prev == nil {
+			return nil, ErrNoPrevious
+		}
+		up.Kind, up.To = "rollback", *prev
+		return up, nil
+	}
+	to, err := s.rt.Resolve(ctx, s.cfg.Repo, req.Tag, s.cfg.Pull)
+	if err != nil {
+		return nil, fmt.Errorf("nothing changed: %w", err)
+	}
+	up.To = to
+	return up, nil
+}
+
+// Active returns the progress of the upgrade in progress, or nil.
+func (s *Supervisor) Active() *Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return nil
+	}
+	return s.active.progress
+}
+
+func (s *Supervisor) describeActiveLocked() string {
+	up := s.state.Upgrade
+	if up == nil {
+		return s.active.desc
+	}
+	done := 0
+	for _, p := range up.Progress {
+		if p.Step == StepDone {
+			done++
+		}
+	}
+	dir := "moving"
+	if up.RollingBack {
+		dir = "rolling back"
+	}
+	return fmt.Sprintf("%s %s from %s to %s, started %s (%s ago), %s, %d of %d slots done; follow it with `supervisor status`",
+		up.Kind, up.ID, up.From, up.To, up.StartedAt.Format(time.RFC3339), time.Since(up.StartedAt).Round(time.Second),
+		dir, done, s.cfg.Slots)
+}
+
+// endActive frees the upgrade slot held by the run following p.
+func (s *Supervisor) endActive(p *Progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active != nil && s.active.progress == p {
+		s.active = nil
+	}
+}
+
+// resume continues (or rolls back, as Config.OnRestart says) an upgrade a
+// previous supervisor did not finish.
+func (s *Supervisor) resume(ctx context.Context, up *Upgrade) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up.Restarts++
+	if s.cfg.OnRestart == Rollback && !up.RollingBack {
+		up.RollingBack = true
+		up.Failure = &Failure{Slot: -1, Reason: "the supervisor restarted mid-upgrade and --on-restart is rollback"}
+	}
+	if err := s.saveLocked(); err != nil {
+		s.log.Error().Err(err).Msg("cannot persist state")
+	}
+	s.log.Warn().Str("upgrade", up.ID).Bool("rolling_back", up.RollingBack).Str("on_restart", string(s.cfg.OnRestart)).
+		Msg("unfinished upgrade found: settling every slot")
+	p := newProgress()
+	s.active = &activeUpgrade{progress: p}
+	s.loops.Go(func() { s.execute(ctx, up, p) })
+}
