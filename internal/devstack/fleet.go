@@ -271,7 +271,8 @@ func (f *Fleet) describe() string {
 		sock := filepath.Join(f.cfg.StateDir, "supervisor.sock")
 		return fmt.Sprintf(`%d slots kept by the supervisor (process runtime); try:
                      bin/supervisor status --socket %s
-                     cp bin/worker %s && bin/supervisor upgrade --socket %s --tag v2`,
+                     make build VERSION=v2 && cp bin/worker %s
+                     bin/supervisor upgrade --socket %s --tag v2`,
 			f.cfg.Workers, sock, filepath.Join(f.cfg.StateDir, "images", "worker-v2"), sock)
 	}
 	return fmt.Sprintf("%d × %s (health %s)", len(f.procs), filepath.Base(f.cfg.Command[0]), strings.Join(f.addrs, ", "))

@@ -156,10 +156,14 @@ func (g *procGroup) kill() {
 	}
 }
 
+// leaderGrace is how long reap leaves a dead browser to its exec.Cmd.
+const leaderGrace = 500 * time.Millisecond
+
 // reap kills what is left and waits until no member exists, reaping the
 // zombies this process adopted, or until the deadline. The leader is left
 // to its exec.Cmd, whose Wait reaps it. It returns the members left.
 func (g *procGroup) reap(deadline time.Time) []procInfo {
+	began := time.Now()
 	for {
 		ms := g.everything()
 		if len(ms) == 0 {
@@ -167,7 +171,10 @@ func (g *procGroup) reap(deadline time.Time) []procInfo {
 		}
 		for _, m := range ms {
 			switch {
-			case m.state == 'Z' && m.ppid == g.self && m.pid != g.leader:
+			case m.state == 'Z' && m.ppid == g.self && (m.pid != g.leader || time.Since(began) > leaderGrace):
+				// The leader is its exec.Cmd's to reap; but a Close that lands
+				// while the browser is starting can leave it unwaited, so
+				// after a grace period it is reaped here too.
 				var ws syscall.WaitStatus
 				_, _ = syscall.Wait4(m.pid, &ws, syscall.WNOHANG, nil)
 			case m.state != 'Z':
