@@ -40,10 +40,11 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## bench: the figures (throughput, latency), with the machine they ran on
+## bench: the figures (throughput, latency), with the machine they ran on;
+## one package at a time (-p 1), so no benchmark shares the 2 cores with another
 bench:
 	@echo "machine: $$(uname -srm); $$(nproc) cores: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $$(awk '/MemTotal/ {printf "%.0f GiB", $$2/1048576}' /proc/meminfo); $$($(GO) version | cut -d' ' -f3)"
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $(BENCH_PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime $(BENCHTIME) $(BENCH_PKGS)
 
 ## fuzz: each fuzz target for FUZZTIME (seeds alone run in `make test`)
 fuzz:
