@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/cli"
 	"github.com/checkfleet/checkfleet/internal/devstack"
@@ -29,7 +31,7 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.IntVar(&fleet.Workers, "workers", 5, "workers to run beside the control plane (supervisor slots)")
 	workerBin := fs.String("worker-bin", fleet.Command[0], "worker binary the workers run")
 	supervisorBin := fs.String("supervisor-bin", filepath.Join(filepath.Dir(fleet.Command[0]), "supervisor"), "supervisor binary (--fleet supervisor)")
-	mode := fs.String("fleet", "supervisor", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them) or workers (plain child processes)")
+	mode := fs.String("fleet", "auto", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them), workers (plain child processes), or auto (supervisor if its binary is there, else workers, else none)")
 	fs.StringVar(&fleet.HealthListen, "worker-health-listen", fleet.HealthListen, "health address of the first worker; the next ones use the next ports")
 	logCfg := telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
@@ -48,6 +50,12 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 				return err
 			}
 			fleet.Command[0] = *workerBin
+			if *mode == "auto" {
+				*mode = autoFleet(*workerBin, *supervisorBin, log)
+				if *mode == "none" {
+					fleet.Workers = 0
+				}
+			}
 			switch *mode {
 			case "supervisor":
 				fleet.Supervisor = *supervisorBin
@@ -59,7 +67,7 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 					defer os.RemoveAll(dir)
 				}
 				fleet.StateDir = filepath.Join(dir, "supervisor")
-			case "workers":
+			case "workers", "none":
 			default:
 				return fmt.Errorf("--fleet %q: want supervisor or workers", *mode)
 			}
@@ -69,4 +77,20 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 			return devstack.Run(ctx, cfg, log, telemetry.NewRegistry("scheduler"), stdout)
 		}),
 	}
+}
+
+// autoFleet picks how `scheduler dev` runs its workers from the binaries
+// there are: under the supervisor, as plain processes, or (when even the
+// worker binary is missing, as with `go run ./cmd/scheduler dev`) none,
+// saying how to get them.
+func autoFleet(workerBin, supervisorBin string, log zerolog.Logger) string {
+	if _, err := exec.LookPath(workerBin); err != nil {
+		log.Warn().Str("worker_bin", workerBin).Msg("no worker binary: starting without workers (run `make build`, or `make run`)")
+		return "none"
+	}
+	if _, err := exec.LookPath(supervisorBin); err != nil {
+		log.Warn().Str("supervisor_bin", supervisorBin).Msg("no supervisor binary: starting the workers as plain processes")
+		return "workers"
+	}
+	return "supervisor"
 }

@@ -117,7 +117,7 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*ControlPlan
 		return nil, err
 	}
 	if err := cp.reloader.Load(); err != nil && len(cp.scheduler.Checks()) == 0 {
-		return nil, fmt.Errorf("load checks: %w", err)
+		return nil, err // checkfile says "load checks" and where
 	}
 	// Otherwise some checks may not be schedulable here; the rest run, and
 	// the log and /api/v1/status say which.

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/checkfleet/checkfleet/examples"
 	"github.com/checkfleet/checkfleet/internal/controlplane"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
@@ -36,6 +37,11 @@ const (
 	JobsQueue    = "checkfleet-jobs-local"
 	ResultsQueue = "checkfleet-results"
 )
+
+// DefaultChecks is the checks path `scheduler dev` reads by default. Where
+// it does not exist (dev started outside the repository), the demo checks
+// built into the binary are written to the data directory and used.
+const DefaultChecks = "examples/checks.yaml"
 
 // Config is the configuration of `scheduler dev`.
 type Config struct {
@@ -68,7 +74,7 @@ func DefaultConfig() Config {
 		DataDir:         "./var",
 		Listen:          "127.0.0.1:8080",
 		DemoListen:      "127.0.0.1:8081",
-		Checks:          "examples/checks.yaml",
+		Checks:          DefaultChecks,
 		ShutdownTimeout: 10 * time.Second,
 	}
 }
@@ -205,8 +211,24 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 		s.Token = hex.EncodeToString(b[:])
 	}
 
+	if cfg.Checks == DefaultChecks {
+		if _, err := os.Stat(cfg.Checks); errors.Is(err, os.ErrNotExist) {
+			dir := cfg.DataDir
+			if dir == "" {
+				dir = os.TempDir()
+			}
+			s.cfg.Checks = filepath.Join(dir, "checks.yaml")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(s.cfg.Checks, examples.Checks, 0o600); err != nil {
+				return nil, fmt.Errorf("write the built-in demo checks: %w", err)
+			}
+			log.Info().Str("checks", s.cfg.Checks).Msg("no examples/checks.yaml here: using the built-in demo checks")
+		}
+	}
 	cpCfg := controlplane.DefaultConfig()
-	cpCfg.ChecksPath, cpCfg.Store, cpCfg.Token, cpCfg.Title = cfg.Checks, s.store, s.Token, "checkfleet (dev)"
+	cpCfg.ChecksPath, cpCfg.Store, cpCfg.Token, cpCfg.Title = s.cfg.Checks, s.store, s.Token, "checkfleet (dev)"
 	cpCfg.Jobs = map[string]*queue.Queue{"local": queue.New(client, s.Jobs.URL)}
 	cpCfg.Results = queue.New(client, s.Results.URL)
 	cpCfg.IngestPollWait = 5 * time.Second

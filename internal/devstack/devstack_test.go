@@ -133,3 +133,24 @@ func TestStartFailsClearlyWhenPortIsTaken(t *testing.T) {
 		t.Fatalf("Start on a taken port = %v, want a listen error", err)
 	}
 }
+
+// Started where examples/checks.yaml is not (this package's folder), dev
+// runs the demo checks built into the binary instead of failing.
+func TestBuiltInChecksOutsideTheRepository(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SQSListen, cfg.Listen, cfg.DemoListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	s, err := Start(context.Background(), cfg, zerolog.Nop(), telemetry.NewRegistry("scheduler"))
+	if err != nil {
+		t.Fatalf("start without examples/checks.yaml: %v", err)
+	}
+	defer s.Close()
+	resp, err := http.Get(s.ControlURL + "/api/v1/checks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"login-flow"`) {
+		t.Errorf("the built-in demo checks are not loaded: %s", body)
+	}
+}

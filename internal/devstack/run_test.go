@@ -34,7 +34,8 @@ func build(t *testing.T, name string) string {
 // results reach the API within a minute; Ctrl-C (Close) drains the workers
 // and stops everything cleanly.
 func TestDevRunsChecksThroughItsWorkers(t *testing.T) {
-	if testing.Short() {
+	// -short leaves out the long process tests locally; CI runs them all.
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("builds the binaries and runs checks for up to a minute")
 	}
 	worker, supervisor := build(t, "worker"), build(t, "supervisor")

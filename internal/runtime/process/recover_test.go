@@ -17,7 +17,7 @@ func sleepImage(t *testing.T, rt *Runtime) runtime.Image {
 	dir := t.TempDir()
 	b, err := os.ReadFile("/bin/sleep")
 	if err != nil {
-		t.Skipf("needs /bin/sleep: %v", err)
+		t.Fatalf("needs /bin/sleep (coreutils): %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "sleep-1"), b, 0o755); err != nil {
 		t.Fatal(err)
