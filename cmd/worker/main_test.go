@@ -195,6 +195,9 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// The checks may finish only once the worker has taken the signal:
+	// before that, a freed slot may rightly take a third job.
+	queuetest.Eventually(t, 15*time.Second, "drain started", func() bool { return strings.Contains(w.stderr.String(), `"draining`) })
 	tg.unblock()
 	if code := w.waitExit(t, 60*time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM; log:\n%s", code, w.stderr.String())
