@@ -48,7 +48,11 @@ var (
 
 // Main runs the package's tests, then stops and removes the clusters they
 // started, and exits with the tests' status.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain that has more to clean up:
+// it returns the tests' status.
+func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	if err := stopAll(); err != nil {
@@ -57,7 +61,41 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
+}
+
+// StopServer stops the cluster of Start (durable false) or StartDurable
+// (durable true) at once, as a crash would (pg_ctl stop -m immediate),
+// keeping its data (on the fast cluster, the last commits may be lost, as
+// in a crash): connections fail until StartServer. For outage tests.
+func StopServer(durable bool) error {
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := clusters[durable]
+	if !ok || c.err != nil {
+		return errors.New("pgtest: no running cluster to stop")
+	}
+	return c.halt()
+}
+
+// StartServer starts again, on the same data and socket, the cluster
+// StopServer stopped, and waits until it answers.
+func StartServer(durable bool) error {
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := clusters[durable]
+	if !ok || c.err != nil {
+		return errors.New("pgtest: no cluster to start")
+	}
+	select {
+	case <-c.done:
+	default:
+		return nil // running
+	}
+	if err := c.run(c.args); err != nil {
+		return err
+	}
+	return c.waitReady(30 * time.Second)
 }
 
 // Start returns the connection string (postgres://...) of a new, empty
@@ -135,6 +173,7 @@ type cluster struct {
 	dir           string // temporary directory: data/, the socket, postgres.log
 	cred          *syscall.Credential
 	port          int
+	args          []string      // of postgres, for StartServer
 	done          chan struct{} // closed when postgres has exited
 	waitErr       error
 	proc          *os.Process
@@ -181,6 +220,7 @@ func (c *cluster) start(durable bool) error {
 	if !durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
+	c.args = args
 	if err := c.run(args); err != nil {
 		c.removeDir()
 		return err
@@ -203,7 +243,7 @@ func (c *cluster) start(durable bool) error {
 // thread that started the process, and it must not fire while the tests
 // run.
 func (c *cluster) run(args []string) error {
-	logFile, err := os.Create(filepath.Join(c.dir, "postgres.log"))
+	logFile, err := os.OpenFile(filepath.Join(c.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -257,6 +297,11 @@ func (c *cluster) stop() error {
 	if c.err != nil && c.done == nil {
 		return nil // never started
 	}
+	return errors.Join(c.halt(), c.removeDir())
+}
+
+// halt shuts postgres down at once, keeping its directory.
+func (c *cluster) halt() error {
 	var errs []error
 	select {
 	case <-c.done:
@@ -273,7 +318,7 @@ func (c *cluster) stop() error {
 			<-c.done
 		}
 	}
-	return errors.Join(append(errs, c.removeDir())...)
+	return errors.Join(errs...)
 }
 
 // removeDir removes the cluster's directory; postgres has exited.

@@ -39,3 +39,34 @@ func TestEachTestHasItsOwnDatabase(t *testing.T) {
 		t.Errorf("connecting to the first test's database after it ended: err = %v, want it gone", err)
 	}
 }
+
+func TestStopServerKeepsTheDataForStartServer(t *testing.T) {
+	ctx := context.Background()
+	// The durable cluster: the fast one (synchronous_commit off) may lose
+	// the last commits to an immediate stop, as a crash would.
+	dsn := pgtest.StartDurable(t)
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(`CREATE TABLE kept (i int); INSERT INTO kept VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgtest.StopServer(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(`SELECT 1`); err == nil {
+		t.Fatal("the server answered while stopped")
+	}
+	if err := pgtest.StartServer(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(`DELETE FROM kept WHERE i = 1`); err != nil {
+		t.Fatalf("after StartServer: %v", err)
+	}
+}
