@@ -47,7 +47,7 @@ func TestBatchRequestErrors(t *testing.T) {
 		{"81-character id", longID, func(t *testing.T, err error) {
 			wantAPIError[*types.InvalidBatchEntryId](t, err, "")
 		}},
-		{"total over MaximumMessageSize", sendEntries(3, strings.Repeat("x", 700)), func(t *testing.T, err error) {
+		{"total over the 1 MiB batch payload", sendEntries(2, strings.Repeat("x", 600<<10)), func(t *testing.T, err error) {
 			wantAPIError[*types.BatchRequestTooLong](t, err, "AWS.SimpleQueueService.BatchRequestTooLong")
 		}},
 	}
@@ -146,5 +146,119 @@ func TestDeleteAndChangeVisibilityBatch(t *testing.T) {
 	got := e.attributes(u)
 	if got["ApproximateNumberOfMessages"] != "1" || got["ApproximateNumberOfMessagesNotVisible"] != "3" {
 		t.Fatalf("after deletes: %v", got)
+	}
+}
+
+// AWS documents one payload limit for a whole SendMessageBatch (1 MiB, the
+// sum of the entries), independent of the queue's MaximumMessageSize, which
+// bounds each message: entries that fit the queue one by one are sent even
+// when together they exceed it, and an entry over it fails alone.
+func TestSendMessageBatchSizeLimits(t *testing.T) {
+	e := newEnv(t, Options{})
+	u := e.createQueue("jobs", map[string]string{"MaximumMessageSize": "2048"})
+	entries := sendEntries(4, strings.Repeat("x", 700))
+	entries[3].MessageBody = aws.String(strings.Repeat("y", 2049))
+	out, err := e.sqs.SendMessageBatch(e.ctx(), &sqs.SendMessageBatchInput{QueueUrl: u2p(u), Entries: entries})
+	if err != nil {
+		t.Fatalf("a batch of 2.8 KB in entries of at most 2 KiB was refused as a whole: %v", err)
+	}
+	if len(out.Successful) != 3 || len(out.Failed) != 1 {
+		t.Fatalf("successful %d, failed %+v", len(out.Successful), out.Failed)
+	}
+	if f := out.Failed[0]; aws.ToString(f.Id) != "m3" || aws.ToString(f.Code) != "InvalidParameterValue" || !f.SenderFault {
+		t.Errorf("oversized entry: id %s code %s sender %v", aws.ToString(f.Id), aws.ToString(f.Code), f.SenderFault)
+	}
+	if n := e.attributes(u)["ApproximateNumberOfMessages"]; n != "3" {
+		t.Errorf("stored %s messages, want 3", n)
+	}
+}
+
+// Every way an entry of DeleteMessageBatch or ChangeMessageVisibilityBatch
+// can fail is reported in Failed, with a 200, the code AWS answers and
+// SenderFault; the other entries of the batch take effect.
+func TestAckBatchEntryErrors(t *testing.T) {
+	e := newEnv(t, Options{})
+	u := e.createQueue("jobs", nil)
+	other := e.createQueue("other", nil)
+	for range 4 {
+		e.send(u, "x")
+	}
+	e.send(other, "o")
+	msgs := e.receive(u, 10)
+	foreign := e.receive(other, 1)
+	if len(msgs) != 4 || len(foreign) != 1 {
+		t.Fatalf("received %d and %d", len(msgs), len(foreign))
+	}
+	e.deleteMessage(u, msgs[0])
+	// msgs[1] is released, so its handle no longer designates a message in flight.
+	if _, err := e.sqs.ChangeMessageVisibility(e.ctx(), &sqs.ChangeMessageVisibilityInput{QueueUrl: u2p(u), ReceiptHandle: msgs[1].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+
+	vout, err := e.sqs.ChangeMessageVisibilityBatch(e.ctx(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: u2p(u), Entries: []types.ChangeMessageVisibilityBatchRequestEntry{
+		{Id: aws.String("deleted"), ReceiptHandle: msgs[0].ReceiptHandle, VisibilityTimeout: 60},
+		{Id: aws.String("released"), ReceiptHandle: msgs[1].ReceiptHandle, VisibilityTimeout: 60},
+		{Id: aws.String("ok"), ReceiptHandle: msgs[2].ReceiptHandle, VisibilityTimeout: 60},
+		{Id: aws.String("foreign"), ReceiptHandle: foreign[0].ReceiptHandle, VisibilityTimeout: 60},
+		{Id: aws.String("garbage"), ReceiptHandle: aws.String("not-a-handle"), VisibilityTimeout: 60},
+	}})
+	if err != nil {
+		t.Fatalf("visibility batch failed as a whole: %v", err)
+	}
+	wantFailed(t, "visibility batch", vout.Failed, map[string]string{
+		"deleted":  "InvalidParameterValue",
+		"released": "AWS.SimpleQueueService.MessageNotInflight",
+		"foreign":  "ReceiptHandleIsInvalid",
+		"garbage":  "ReceiptHandleIsInvalid",
+	})
+	if len(vout.Successful) != 1 || aws.ToString(vout.Successful[0].Id) != "ok" {
+		t.Errorf("visibility batch successful: %+v", vout.Successful)
+	}
+
+	dout, err := e.sqs.DeleteMessageBatch(e.ctx(), &sqs.DeleteMessageBatchInput{QueueUrl: u2p(u), Entries: []types.DeleteMessageBatchRequestEntry{
+		{Id: aws.String("again"), ReceiptHandle: msgs[0].ReceiptHandle},
+		{Id: aws.String("ok"), ReceiptHandle: msgs[3].ReceiptHandle},
+		{Id: aws.String("foreign"), ReceiptHandle: foreign[0].ReceiptHandle},
+		{Id: aws.String("garbage"), ReceiptHandle: aws.String("not-a-handle")},
+	}})
+	if err != nil {
+		t.Fatalf("delete batch failed as a whole: %v", err)
+	}
+	// Deleting a message already deleted, with its latest handle, succeeds.
+	wantFailed(t, "delete batch", dout.Failed, map[string]string{"foreign": "ReceiptHandleIsInvalid", "garbage": "ReceiptHandleIsInvalid"})
+	if len(dout.Successful) != 2 {
+		t.Errorf("delete batch successful: %+v", dout.Successful)
+	}
+	if n := e.attributes(other)["ApproximateNumberOfMessagesNotVisible"]; n != "1" {
+		t.Errorf("a handle of another queue touched its message: %s in flight there, want 1", n)
+	}
+
+	// Whole-request errors change nothing.
+	_, err = e.sqs.DeleteMessageBatch(e.ctx(), &sqs.DeleteMessageBatchInput{QueueUrl: u2p(u), Entries: []types.DeleteMessageBatchRequestEntry{
+		{Id: aws.String("a"), ReceiptHandle: msgs[2].ReceiptHandle}, {Id: aws.String("a"), ReceiptHandle: msgs[2].ReceiptHandle},
+	}})
+	wantAPIError[*types.BatchEntryIdsNotDistinct](t, err, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct")
+	_, err = e.sqs.ChangeMessageVisibilityBatch(e.ctx(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: u2p(u), Entries: []types.ChangeMessageVisibilityBatchRequestEntry{
+		{Id: aws.String("a b"), ReceiptHandle: msgs[2].ReceiptHandle},
+	}})
+	wantAPIError[*types.InvalidBatchEntryId](t, err, "AWS.SimpleQueueService.InvalidBatchEntryId")
+	_, err = e.sqs.ChangeMessageVisibilityBatch(e.ctx(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: u2p(u), Entries: []types.ChangeMessageVisibilityBatchRequestEntry{}})
+	wantAPIError[*types.EmptyBatchRequest](t, err, "AWS.SimpleQueueService.EmptyBatchRequest")
+	if n := e.attributes(u)["ApproximateNumberOfMessagesNotVisible"]; n != "1" {
+		t.Errorf("after refused batches: %s in flight, want 1 (msgs[2])", n)
+	}
+}
+
+func wantFailed(t *testing.T, what string, failed []types.BatchResultErrorEntry, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, f := range failed {
+		got[aws.ToString(f.Id)] = aws.ToString(f.Code)
+		if !f.SenderFault || aws.ToString(f.Message) == "" {
+			t.Errorf("%s: entry %s: sender fault %v, message %q", what, aws.ToString(f.Id), f.SenderFault, aws.ToString(f.Message))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s: failed entries %v, want %v", what, got, want)
 	}
 }

@@ -30,7 +30,12 @@ type sent struct {
 	seq      uint64
 }
 
-const maxBatchEntries = 10
+const (
+	maxBatchEntries = 10
+	// maxBatchPayload is the most a SendMessageBatch may carry in all, the
+	// sum of its entries' sizes (AWS: 1 MiB, as a message at most).
+	maxBatchPayload = maxMessageSizeLimit
+)
 
 func (s *Server) sendMessage(c *call) *apiError {
 	var in sendInput
@@ -101,13 +106,15 @@ func (s *Server) sendMessageBatch(c *call) *apiError {
 		s.mu.RUnlock()
 		return err
 	}
+	// The batch payload limit is the service's, whatever the queue's
+	// MaximumMessageSize: that one bounds each message, per entry.
 	total := 0
 	for i := range in.Entries {
 		total += entrySize(&in.Entries[i])
 	}
-	if total > q.cfg.maxMessageSize {
+	if total > maxBatchPayload {
 		s.mu.RUnlock()
-		return kindBatchRequestTooLong.new("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", q.cfg.maxMessageSize, total)
+		return kindBatchRequestTooLong.new("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", maxBatchPayload, total)
 	}
 
 	now := s.nowNS()
