@@ -37,6 +37,11 @@ type Result struct {
 	Browser *BrowserResult
 	// Worker identifies the process that ran the check.
 	Worker WorkerInfo
+	// Altered lists what was changed in this result so that it could be
+	// sent and stored, one note per field ("http.headers[3].value: 2
+	// characters SQS cannot carry replaced with U+FFFD"); empty when nothing
+	// was. The message codecs fill it.
+	Altered []string
 }
 
 // Status is the verdict of a run.

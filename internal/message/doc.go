@@ -22,6 +22,17 @@
 // bytes are standard padded base64; optional fields are omitted rather than
 // null, and null is never accepted; empty arrays are omitted.
 //
+// # Text a target chose
+//
+// A result records text from outside: headers, titles, console lines, body
+// excerpts. SQS accepts only some characters in a message (Sendable), so
+// EncodeResult and DecodeResult pass every string of a result through
+// MakeSendable (what SQS refuses becomes U+FFFD) and leave out a status
+// code outside 100-999, noting each change in Result.Altered ("altered" in
+// checkfleet.result/v2). Nothing a target sends can make a result
+// unsendable; a result that still fails to encode or send is answered with
+// ErrorResult, so the run is recorded once.
+//
 // # Decoding
 //
 // A decoder accepts every supported version and ignores fields it does not

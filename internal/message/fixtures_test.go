@@ -190,6 +190,16 @@ func degradedResult() check.Result {
 	}
 }
 
+// alteredResult is a failed api run whose target sent text SQS refuses,
+// as the encoder leaves it: replaced, with notes.
+func alteredResult() check.Result {
+	r := degradedResult()
+	r.RunID, r.Status, r.Error = "run-01JQ7X6T3M30", check.StatusFailed, "status code 418 (a check without assertions wants 2xx or 3xx)"
+	r.HTTP = &check.HTTPResult{StatusCode: 418, Headers: []check.Header{{Name: "X-Odd", Value: "tea\uFFFDpot\uFFFD"}}, BodyBytes: 5}
+	r.Altered = []string{"http.headers[0].value: 2 characters SQS cannot carry replaced with U+FFFD"}
+	return r
+}
+
 // legacyResult is a result that v1 carries without loss.
 func legacyResult() check.Result {
 	return check.Result{
@@ -219,5 +229,6 @@ func jobsAt(v Version) map[string]Job {
 func resultsAt(Version) map[string]check.Result {
 	return map[string]check.Result{
 		"api": apiResult(), "browser": browserResult(), "error": errorResult(), "degraded": degradedResult(),
+		"altered": alteredResult(),
 	}
 }

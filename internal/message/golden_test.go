@@ -31,6 +31,7 @@ var goldens = []struct {
 	{file: "checkfleet.result.v1.json", res: ptr(legacyResult()), v: V1},
 	{file: "checkfleet.result.v2.api.json", res: ptr(apiResult()), v: V2},
 	{file: "checkfleet.result.v2.browser.json", res: ptr(browserResult()), v: V2},
+	{file: "checkfleet.result.v2.altered.json", res: ptr(alteredResult()), v: V2},
 }
 
 func TestGolden(t *testing.T) {

@@ -10,14 +10,20 @@ import (
 // EncodeResult writes r as a message of the given version. Writing v1 is
 // lossy by design (v1 knows ok, status code, duration and error; ok is
 // passed or degraded); writing v2 keeps everything, with durations rounded
-// to whole milliseconds. It refuses a result the decoder would reject,
+// to whole milliseconds. Whatever a target put in r, the body is one SQS
+// accepts: every string is made Sendable and a status code outside 100-999
+// is left out, each change noted in Altered (v2 carries the notes, v1 has
+// no field for them). It refuses a result the decoder would reject
+// otherwise (a negative duration, an unknown status: bugs, not targets),
 // returns *UnsupportedVersionError for a version this build does not know,
 // and *TooLargeError past MaxBodyBytes (drop Browser.Screenshot and retry).
+// When it still fails, send ErrorResult(r, why) instead.
 func EncodeResult(r check.Result, version Version) ([]byte, error) {
 	schema := SchemaID(KindResult, version)
 	if !IsSupported(KindResult, version) {
 		return nil, &UnsupportedVersionError{Schema: schema}
 	}
+	r = sendableResult(r)
 	if path, msg := checkResult(r, version); path != "" {
 		return nil, fmt.Errorf("encode %s: %s: %s", schema, path, msg)
 	}
@@ -39,7 +45,8 @@ func EncodeResult(r check.Result, version Version) ([]byte, error) {
 // DecodeResult reads a result message of any supported version and returns
 // it with its schema id. A v1 result decodes as Status passed (ok) or
 // failed, Attempt 1, Timings.Total from duration_ms, HTTP only if it has a
-// status code. Errors are as for DecodeJob.
+// status code. Strings are handed out Sendable, as EncodeResult writes
+// them (notes in Altered). Errors are as for DecodeJob.
 func DecodeResult(body []byte) (check.Result, string, error) {
 	env, err := open(body, KindResult)
 	if err != nil {
@@ -55,6 +62,9 @@ func DecodeResult(body []byte) (check.Result, string, error) {
 	if env.root.r.err != nil {
 		return check.Result{}, "", env.root.r.err
 	}
+	// JSON escapes carry text SQS refuses raw ("\u0000", "\uffff"), so an
+	// older or foreign producer may send it; it is handed out sendable.
+	r = sendableResult(r)
 	if path, msg := checkResult(r, env.version); path != "" {
 		return check.Result{}, "", &MalformedError{Schema: env.schema, Path: path, Offset: -1, Reason: msg}
 	}
@@ -109,6 +119,7 @@ type resultV2 struct {
 	Assertions  []assertionResultV2 `json:"assertions,omitempty"`
 	Browser     *browserResultV2    `json:"browser,omitempty"`
 	Worker      workerV2            `json:"worker"`
+	Altered     []string            `json:"altered,omitempty"`
 }
 
 type timingsV2 struct {
@@ -192,7 +203,8 @@ func resultV2From(r check.Result) resultV2 {
 		Schema: ResultV2, RunID: r.RunID, CheckID: r.CheckID, Location: r.Location, Attempt: r.Attempt,
 		ScheduledAt: formatTime(r.ScheduledAt), StartedAt: formatTime(r.StartedAt), FinishedAt: formatTime(r.FinishedAt),
 		Status: string(r.Status), Error: r.Error,
-		Worker: workerV2{ID: r.Worker.ID, Version: r.Worker.Version, Image: r.Worker.Image, Host: r.Worker.Host},
+		Worker:  workerV2{ID: r.Worker.ID, Version: r.Worker.Version, Image: r.Worker.Image, Host: r.Worker.Host},
+		Altered: r.Altered,
 	}
 	if t := r.Timings; t != (check.Timings{}) {
 		w.Timings = &timingsV2{
@@ -308,6 +320,9 @@ func readResultV2(o object) check.Result {
 			ID: w.str("id", true), Version: w.str("version", true), Image: w.str("image", false), Host: w.str("host", false),
 		}
 	}
+	o.array("altered", func(v any, path string) {
+		r.Altered = append(r.Altered, o.r.text(v, path))
+	})
 	return r
 }
 

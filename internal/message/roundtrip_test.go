@@ -227,7 +227,7 @@ func TestEncodeRefusesWhatDecodeRejects(t *testing.T) {
 		{"no worker", func(r *check.Result) { r.Worker = check.WorkerInfo{} }, "worker.id: must not be empty"},
 		{"no started_at", func(r *check.Result) { r.StartedAt = time.Time{} }, "started_at: is required"},
 		{"negative timing", func(r *check.Result) { r.Timings.TLS = -1 }, "timings_ms.tls: must not be negative"},
-		{"bad status code", func(r *check.Result) { r.HTTP.StatusCode = 42 }, "http.status_code: must be an HTTP status code"},
+		{"negative body size", func(r *check.Result) { r.HTTP.BodyBytes = -1 }, "http.body_bytes: must not be negative"},
 		{"unnamed header", func(r *check.Result) { r.HTTP.Headers[1].Name = "" }, "http.headers[1].name: must not be empty"},
 		{"unknown comparison", func(r *check.Result) { r.Assertions[2].Assertion.Comparison = "~" }, `assertions[2].comparison: unknown comparison "~"`},
 	}
