@@ -186,6 +186,15 @@ func (p *Prober) run(parent context.Context, c *check.Check, start time.Time, re
 		elapsed:    res.Timings.Total,
 	}
 	res.Status, res.Error = judge(c, r, res)
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		// Go's client takes any three digits ("000" is 0); no HTTP status
+		// is outside 100-999, and no assertion can make such a response
+		// pass. The line is quoted as received so the result says what it
+		// was (the wire has no status code for it).
+		res.Status = check.StatusFailed
+		res.Error = fmt.Sprintf("invalid response: status line %q has status code %03d, outside 100-999",
+			resp.Proto+" "+resp.Status, resp.StatusCode)
+	}
 }
 
 // judge decides the status of a run that got a whole response.
