@@ -12,7 +12,7 @@ BENCH_PKGS  ?= ./...
 BENCHTIME   ?= 3s
 FUZZTIME    ?= 30s
 
-.PHONY: all build run test unit lint bench fuzz clean
+.PHONY: all build run test unit lint bench fuzz chaos clean
 
 all: build
 
@@ -53,6 +53,14 @@ fuzz:
 			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+## chaos: the chaos suite for CHAOS_DURATION (default 20m; `make test` and CI run
+## 3m): faults at random while checks run, then every run judged by run id.
+## CHECKFLEET_CHAOS_SEED=N replays a run's faults; CHECKFLEET_CHAOS_RUNTIME=process
+## runs the workers as processes instead of on Docker
+CHAOS_DURATION ?= 20m
+chaos:
+	CHECKFLEET_CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 60m ./internal/chaos/
 
 ## screenshot: the status, check and result pages with demo data as PNG files in var/screenshots (needs chromium)
 .PHONY: screenshot

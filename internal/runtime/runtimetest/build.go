@@ -28,12 +28,19 @@ var builds struct {
 // TestMain: os.Exit(runtimetest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	RemoveBuilds()
+	return code
+}
+
+// RemoveBuilds removes the binaries built so far, for a TestMain that
+// cannot use Main.
+func RemoveBuilds() {
 	builds.Lock()
 	defer builds.Unlock()
 	if builds.dir != "" {
 		os.RemoveAll(builds.dir)
+		builds.dir, builds.done = "", nil
 	}
-	return code
 }
 
 // BuildWorker builds the real worker (./cmd/worker) statically with
@@ -97,6 +104,12 @@ func goTool() string {
 		return p
 	}
 	return "go"
+}
+
+// BuildCommand builds ./cmd/NAME (scheduler, worker, supervisor) with
+// version stamped as its build version, once per test binary.
+func BuildCommand(t testing.TB, name, version string) string {
+	return build(t, "./cmd/"+name, "-X github.com/checkfleet/checkfleet/internal/buildinfo.Version="+version)
 }
 
 // BuildSupervisor builds the real supervisor binary (./cmd/supervisor), for

@@ -55,19 +55,26 @@ type Host struct {
 func NewHost(t testing.TB, h Harness, launch Launcher) *Host {
 	t.Helper()
 	env := queuetest.Start(t)
+	return NewHostOn(t, h, launch, env,
+		env.Provision(t, queue.Spec{Name: "checkfleet-jobs-test", VisibilityTimeout: 30 * time.Second}),
+		// Results are read by the test alone: a short visibility timeout
+		// brings back soon a batch whose receive answer the SDK lost (and
+		// retried), instead of hiding it past the test's deadline.
+		env.Provision(t, queue.Spec{Name: "checkfleet-results", VisibilityTimeout: 2 * time.Second}))
+}
+
+// NewHostOn prepares a host whose workers use the given endpoint and
+// queues (the caller's, e.g. a durable endpoint with faults).
+func NewHostOn(t testing.TB, h Harness, launch Launcher, env *queuetest.Env, jobs, results queue.Provisioned) *Host {
+	t.Helper()
 	sockDir, err := os.MkdirTemp("", "cfsup") // short: unix socket paths are limited to 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	x := &Host{
-		t: t, h: h, launch: launch, SQS: env,
-		Jobs: env.Provision(t, queue.Spec{Name: "checkfleet-jobs-test", VisibilityTimeout: 30 * time.Second}),
-		// Results are read by the test alone: a short visibility timeout
-		// brings back soon a batch whose receive answer the SDK lost (and
-		// retried), instead of hiding it past the test's deadline.
-		Results: env.Provision(t, queue.Spec{Name: "checkfleet-results", VisibilityTimeout: 2 * time.Second}),
-		Dir:     t.TempDir(), Socket: filepath.Join(sockDir, "s.sock"),
+		t: t, h: h, launch: launch, SQS: env, Jobs: jobs, Results: results,
+		Dir: t.TempDir(), Socket: filepath.Join(sockDir, "s.sock"),
 		Name: fmt.Sprintf("t%08x", rand.Uint32()), IP: LoopbackIP(t),
 	}
 	x.Base = FreePorts(t, x.IP, 2*Slots)
