@@ -18,6 +18,9 @@ type metrics struct {
 	sqsErrors     *prometheus.CounterVec // operation
 	deleted       prometheus.Counter
 	resultsSent   prometheus.Counter
+	// resultsReplaced counts results answered with an error result instead,
+	// by reason (not_encodable, refused).
+	resultsReplaced *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,8 +70,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "checkfleet_worker_results_sent_total",
 			Help: "Results sent to the results queue.",
 		}),
+		resultsReplaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "checkfleet_worker_results_replaced_total",
+			Help: "Results that could not be encoded (not_encodable) or that SQS refused (refused), answered with an error result saying why.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.received, m.checks, m.duration, m.inFlight, m.waiting, m.extensions, m.released,
-		m.decodeFailure, m.sqsErrors, m.deleted, m.resultsSent)
+		m.decodeFailure, m.sqsErrors, m.deleted, m.resultsSent, m.resultsReplaced)
 	return m
 }

@@ -390,10 +390,45 @@ func (w *Worker) run(ctx context.Context, job message.Job) (res check.Result) {
 	return p.Probe(ctx, job.Check)
 }
 
-// sendResult encodes res at the configured schema and sends it, retrying
-// a few times; a result too large for SQS is sent without its screenshot.
+// sendResult sends res, or, when res cannot be encoded or SQS refuses it,
+// an error result for the same run saying why (message.ErrorResult), so the
+// run is recorded once either way. A result too large for SQS is first sent
+// without its screenshot. It returns an error only when nothing was sent
+// because the results queue did not take it (unreachable, throttled, gone):
+// then the job is handed back to be run again.
 func (w *Worker) sendResult(res check.Result) error {
-	schema := message.SchemaID(message.KindResult, w.cfg.ResultSchema)
+	body, err := w.encodeResult(res)
+	if err != nil {
+		w.metrics.resultsReplaced.WithLabelValues("not_encodable").Inc()
+		w.log.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
+			Msg("result could not be encoded; sending an error result instead")
+		return w.sendErrorResult(res, "worker: the result could not be encoded: "+err.Error())
+	}
+	err = w.sendBody(body)
+	if reason, refused := queue.Refused(err); refused {
+		w.metrics.resultsReplaced.WithLabelValues("refused").Inc()
+		w.log.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
+			Msg("SQS refused the result; sending an error result instead")
+		return w.sendErrorResult(res, "worker: SQS refused the result: "+reason)
+	}
+	return err
+}
+
+// sendErrorResult sends the error result of res's run with reason.
+func (w *Worker) sendErrorResult(res check.Result, reason string) error {
+	body, err := w.encodeResult(message.ErrorResult(res, reason))
+	if err != nil {
+		return fmt.Errorf("encode the error result instead: %w", err)
+	}
+	if err := w.sendBody(body); err != nil {
+		return fmt.Errorf("send the error result instead: %w", err)
+	}
+	return nil
+}
+
+// encodeResult encodes res at the configured schema, without its
+// screenshot if it is too large with it.
+func (w *Worker) encodeResult(res check.Result) ([]byte, error) {
 	body, err := message.EncodeResult(res, w.cfg.ResultSchema)
 	if errors.Is(err, message.ErrTooLarge) && res.Browser != nil && res.Browser.Screenshot != nil {
 		slim := *res.Browser
@@ -402,17 +437,27 @@ func (w *Worker) sendResult(res check.Result) error {
 		body, err = message.EncodeResult(res, w.cfg.ResultSchema)
 	}
 	if err != nil {
-		return fmt.Errorf("encode result as %s: %w", schema, err)
+		return nil, fmt.Errorf("encode result as %s: %w", message.SchemaID(message.KindResult, w.cfg.ResultSchema), err)
 	}
+	return body, nil
+}
+
+// sendBody sends an encoded result, retrying a few times unless SQS
+// refuses it (queue.Refused), which no retry changes.
+func (w *Worker) sendBody(body []byte) error {
+	schema := message.SchemaID(message.KindResult, w.cfg.ResultSchema)
 	out := queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}}
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 100 * time.Millisecond
-	_, err = backoff.Retry(context.Background(), func() (string, error) {
+	_, err := backoff.Retry(context.Background(), func() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 		defer cancel()
 		id, err := w.results.Send(ctx, out)
 		if err != nil {
 			w.metrics.sqsErrors.WithLabelValues("send_message").Inc()
+			if _, refused := queue.Refused(err); refused {
+				return "", backoff.Permanent(err)
+			}
 		}
 		return id, err
 	}, backoff.WithBackOff(bo), backoff.WithMaxTries(3), backoff.WithMaxElapsedTime(20*time.Second))
