@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -31,7 +30,7 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs.IntVar(&fleet.Workers, "workers", 5, "workers to run beside the control plane (supervisor slots)")
 	workerBin := fs.String("worker-bin", fleet.Command[0], "worker binary the workers run")
 	supervisorBin := fs.String("supervisor-bin", filepath.Join(filepath.Dir(fleet.Command[0]), "supervisor"), "supervisor binary (--fleet supervisor)")
-	mode := fs.String("fleet", "auto", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them), workers (plain child processes), or auto (supervisor if its binary is there, else workers, else none)")
+	mode := fs.String("fleet", "auto", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them), workers (plain child processes), none (no workers: start one by hand, as the summary shows), or auto (supervisor if its binary is there, else workers, else none)")
 	fs.StringVar(&fleet.HealthListen, "worker-health-listen", fleet.HealthListen, "health address of the first worker; the next ones use the next ports")
 	logCfg := telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
@@ -49,15 +48,16 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			fleet.Command[0] = *workerBin
-			if *mode == "auto" {
-				*mode = autoFleet(*workerBin, *supervisorBin, log)
-				if *mode == "none" {
-					fleet.Workers = 0
-				}
+			m, err := devstack.ParseFleetMode(*mode)
+			if err != nil {
+				return err
 			}
-			switch *mode {
-			case "supervisor":
+			fleet.Command[0] = *workerBin
+			if m == devstack.FleetAuto {
+				m = autoFleet(*workerBin, *supervisorBin, log)
+			}
+			switch m {
+			case devstack.FleetSupervisor:
 				fleet.Supervisor = *supervisorBin
 				dir := cfg.DataDir
 				if dir == "" {
@@ -67,12 +67,18 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 					defer os.RemoveAll(dir)
 				}
 				fleet.StateDir = filepath.Join(dir, "supervisor")
-			case "workers", "none":
-			default:
-				return fmt.Errorf("--fleet %q: want supervisor or workers", *mode)
+			case devstack.FleetNone:
+				fleet.Workers = 0
+				cfg.NoFleet = "--fleet none"
+				if *mode == string(devstack.FleetAuto) {
+					cfg.NoFleet = "no worker binary at " + *workerBin + "; run `make build`"
+				}
+				log.Info().Str("fleet", string(m)).Str("reason", cfg.NoFleet).Msg("starting no workers: " + cfg.NoFleet)
 			}
 			if fleet.Workers > 0 {
 				cfg.Fleet = &fleet
+			} else if cfg.NoFleet == "" {
+				cfg.NoFleet = "--workers 0"
 			}
 			return devstack.Run(ctx, cfg, log, telemetry.NewRegistry("scheduler"), stdout)
 		}),
@@ -83,14 +89,14 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 // there are: under the supervisor, as plain processes, or (when even the
 // worker binary is missing, as with `go run ./cmd/scheduler dev`) none,
 // saying how to get them.
-func autoFleet(workerBin, supervisorBin string, log zerolog.Logger) string {
+func autoFleet(workerBin, supervisorBin string, log zerolog.Logger) devstack.FleetMode {
 	if _, err := exec.LookPath(workerBin); err != nil {
 		log.Warn().Str("worker_bin", workerBin).Msg("no worker binary: starting without workers (run `make build`, or `make run`)")
-		return "none"
+		return devstack.FleetNone
 	}
 	if _, err := exec.LookPath(supervisorBin); err != nil {
 		log.Warn().Str("supervisor_bin", supervisorBin).Msg("no supervisor binary: starting the workers as plain processes")
-		return "workers"
+		return devstack.FleetWorkers
 	}
-	return "supervisor"
+	return devstack.FleetSupervisor
 }

@@ -63,6 +63,8 @@ type Config struct {
 	Token string
 	// Fleet starts the workers; nil starts none.
 	Fleet *FleetConfig
+	// NoFleet says why Fleet is nil ("--fleet none"), for the summary.
+	NoFleet string
 	// ShutdownTimeout bounds the graceful stop of the HTTP servers.
 	ShutdownTimeout time.Duration
 }
@@ -311,7 +313,7 @@ To point another worker or the AWS CLI at it (any credentials do; none are check
 
 Stop with Ctrl-C: workers drain, then everything stops.
 `, s.ControlURL, s.ControlURL, s.Token, s.ControlURL, orNone(s.DemoURL), s.cfg.Checks, s.StoreURL,
-		s.SQSEndpoint, dataDesc(s.cfg.DataDir), s.Jobs.URL, s.Jobs.DLQURL, s.Results.URL, s.Results.DLQURL, s.fleet.describe(),
+		s.SQSEndpoint, dataDesc(s.cfg.DataDir), s.Jobs.URL, s.Jobs.DLQURL, s.Results.URL, s.Results.DLQURL, s.fleet.describe(s.cfg.NoFleet),
 		s.SQSEndpoint, s.Jobs.URL, s.Results.URL)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,38 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/probe/browser"
 )
+
+// FleetMode is how `scheduler dev` runs its workers (--fleet).
+type FleetMode string
+
+// The fleet modes.
+const (
+	// FleetAuto picks FleetSupervisor when the supervisor binary is there,
+	// else FleetWorkers when the worker binary is, else FleetNone.
+	FleetAuto FleetMode = "auto"
+	// FleetSupervisor runs one `supervisor run` with the process runtime,
+	// which keeps the worker slots.
+	FleetSupervisor FleetMode = "supervisor"
+	// FleetWorkers runs the workers as plain child processes.
+	FleetWorkers FleetMode = "workers"
+	// FleetNone starts no worker: jobs wait in the queue for one started
+	// by hand.
+	FleetNone FleetMode = "none"
+)
+
+// FleetModes lists every fleet mode, in documentation order.
+func FleetModes() []FleetMode {
+	return []FleetMode{FleetAuto, FleetSupervisor, FleetWorkers, FleetNone}
+}
+
+// ParseFleetMode reads a --fleet value; anything but one of FleetModes
+// (spelt exactly) is an error naming the value and the accepted ones.
+func ParseFleetMode(s string) (FleetMode, error) {
+	if m := FleetMode(s); slices.Contains(FleetModes(), m) {
+		return m, nil
+	}
+	return "", fmt.Errorf("--fleet %q: want auto, supervisor, workers or none", s)
+}
 
 // FleetConfig says which worker processes `scheduler dev` starts beside
 // itself. A fleet is a plain set of child processes; a host runs workers
@@ -263,9 +296,14 @@ func (f *Fleet) Stop() error {
 	return f.stopErr
 }
 
-func (f *Fleet) describe() string {
+// describe is the summary's workers line; noFleet says why none was
+// started when f is nil.
+func (f *Fleet) describe(noFleet string) string {
 	if f == nil || len(f.procs) == 0 {
-		return "none started here (see below)"
+		if noFleet == "" {
+			noFleet = "no fleet configured"
+		}
+		return "none (" + noFleet + "); start one as shown below"
 	}
 	if f.cfg.Supervisor != "" {
 		sock := filepath.Join(f.cfg.StateDir, "supervisor.sock")
