@@ -109,7 +109,12 @@ func runCheck(ctx context.Context, file, id string, allowNet []string, bc *brows
 	res.Worker = identity("", "")
 	body, err := message.EncodeResult(res, message.V2)
 	if err != nil {
-		return 0, fmt.Errorf("encode result: %w", err)
+		// As a worker would: the run is answered with an error result
+		// saying why, so there is always a result to print.
+		res = message.ErrorResult(res, "worker: the result could not be encoded: "+err.Error())
+		if body, err = message.EncodeResult(res, message.V2); err != nil {
+			return 0, fmt.Errorf("encode result: %w", err)
+		}
 	}
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, body, "", "  "); err != nil {
