@@ -71,7 +71,7 @@ func TestWorkerCheckPrintsHostileResults(t *testing.T) {
 			inError: `status line "HTTP/1.1 000 X"`, altered: "http: not recorded: status code 0 is outside 100-999"},
 		{id: "status-099", yaml: api(rawTarget(t, "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n")),
 			inError: `status line "HTTP/1.1 099 X"`, altered: "http: not recorded: status code 99 is outside 100-999"},
-		{id: "header", yaml: api(odd.URL + "/") + `
+		{id: "header", yaml: api(odd.URL+"/") + `
     assertions:
       - { source: status_code, comparison: equals, target: 201 }`,
 			altered: "http.headers[2].value: 1 character"},
