@@ -56,7 +56,8 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 		ShortUsage: usage,
 		ShortHelp:  help,
 		LongHelp: "Streams each step (slot, step, image, container, how long) and ends with a summary.\n" +
-			"Exits 1 when a slot fails (the host is rolled back) or another upgrade is running.\n" +
+			"Exits 1 when a slot fails (the host is rolled back), when a step cannot be persisted\n" +
+			"(the upgrade stops where it is) or another upgrade is running.\n" +
 			"Every flag can also be set as CHECKFLEET_<FLAG>.",
 		FlagSet: fs,
 		Options: cli.Options(),

@@ -10,7 +10,10 @@
 // and the worker configuration, which reaches each instance as environment
 // (CHECKFLEET_JOBS_QUEUE, CHECKFLEET_HEALTH_LISTEN, ...). It is persisted in
 // STATE_DIR/state.json (temp file, fsync, rename) after every step, and a
-// flock on STATE_DIR/supervisor.lock keeps a second supervisor away.
+// flock on STATE_DIR/supervisor.lock keeps a second supervisor away. A step
+// that cannot be persisted stops the upgrade where it is (result "stopped",
+// naming the slot, the step and the file): going on would leave a restart
+// to resume from progress the file does not have.
 //
 // Reconciling. Every ReconcileInterval the supervisor lists the instances
 // carrying its labels (io.checkfleet.managed-by, io.checkfleet.supervisor =

@@ -34,3 +34,21 @@ func (f *fakeRuntime) sigtermsOf(id runtime.InstanceID) int {
 	defer f.mu.Unlock()
 	return f.sigterms[id]
 }
+
+// sigtermTotal counts the SIGTERMs sent to any instance.
+func (f *fakeRuntime) sigtermTotal() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.sigterms {
+		n += c
+	}
+	return n
+}
+
+// created counts the instances ever created.
+func (f *fakeRuntime) created() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seq
+}

@@ -63,7 +63,8 @@ type Summary struct {
 	// ID and Kind are those of the upgrade.
 	ID   string `json:"id"`
 	Kind string `json:"kind"`
-	// Result is "succeeded", "rolled back", "rollback failed" or "interrupted".
+	// Result is "succeeded", "rolled back", "rollback failed", "interrupted"
+	// or "stopped".
 	Result string `json:"result"`
 	// From and To are the images it moved between; Final is what the host
 	// runs now.
@@ -95,6 +96,11 @@ const (
 	ResultRolledBack     = "rolled back"
 	ResultRollbackFailed = "rollback failed"
 	ResultInterrupted    = "interrupted"
+	// ResultStopped: a step could not be persisted, so the upgrade stopped
+	// where it was (slots left as they are) rather than go on with progress
+	// a restart would not know about. Event.Error names the step and the
+	// state file.
+	ResultStopped = "stopped"
 )
 
 // Progress is the event log of one upgrade; any number of readers follow it

@@ -51,6 +51,9 @@ func WriteSummary(w io.Writer, s *Summary, errMsg string) {
 	case ResultSucceeded:
 		fmt.Fprintf(w, "%s %s succeeded in %s: %d of %d slots moved from %s to %s\n",
 			s.Kind, s.ID, round(s.Took.Std()), s.Changed, s.Slots, s.From, s.To)
+	case ResultStopped:
+		fmt.Fprintf(w, "%s %s STOPPED after %s: %s\n", s.Kind, s.ID, round(s.Took.Std()), errMsg)
+		fmt.Fprintf(w, "  %d of %d slots run %s, the others %s\n", s.Changed, s.Slots, s.To, s.From)
 	default:
 		fmt.Fprintf(w, "%s %s FAILED after %s: %s\n", s.Kind, s.ID, round(s.Took.Std()), errMsg)
 		fmt.Fprintf(w, "  the host runs %s on %d slots\n", s.Final, s.Slots)
@@ -106,6 +109,9 @@ func WriteStatus(w io.Writer, st Status, now time.Time) {
 		}
 		fmt.Fprintf(w, "%s in progress: %s %s → %s, started %s ago, %s\n", up.Kind, up.ID, up.From, up.To,
 			round(now.Sub(up.StartedAt)), dir)
+		if up.Failure != nil {
+			fmt.Fprintf(w, "  failure: %s\n", up.Failure.Reason)
+		}
 		slots := make([]int, 0, len(up.Progress))
 		for slot := range up.Progress {
 			slots = append(slots, slot)

@@ -37,6 +37,8 @@ func TestRenderGolden(t *testing.T) {
 		Took: at(9.14), Timings: timings, Checks: 41}, "upgrade failed at slot 1: new instance c1new0000000 exited with code 3 after 12ms; rolled back")
 	WriteSummary(&b, &Summary{ID: "u-2", Kind: "upgrade", Result: ResultSucceeded, From: v1, To: v2, Final: v2, Slots: 5, Changed: 5,
 		Took: at(17.31), Timings: timings, Checks: 412, Restarts: 1}, "")
+	WriteSummary(&b, &Summary{ID: "u-4", Kind: "upgrade", Result: ResultStopped, From: v1, To: v2, Final: v1, Slots: 5, Changed: 2,
+		Took: at(6.2), Timings: timings, Checks: 12}, "upgrade u-4 stopped: slot 2, step start could not be persisted: save state /var/lib/checkfleet/state.json: no space left on device")
 
 	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
 	st := Status{Name: "host-a", Version: "v1.4.2", Repo: "repo/worker", StartedAt: now.Add(-3 * time.Hour), Current: v1, Want: 5, Running: 6, Ready: 5,

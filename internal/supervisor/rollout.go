@@ -39,6 +39,10 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 
 	if !up.RollingBack {
 		err := e.moveAll(ctx, up.To)
+		if pe, ok := errors.AsType[*persistError](err); ok {
+			e.halt(baseline, pe)
+			return
+		}
 		if err != nil && ctx.Err() == nil {
 			f := &Failure{Slot: -1, Reason: err.Error()}
 			if se, ok := errors.AsType[*slotError](err); ok {
@@ -46,10 +50,16 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 			}
 			s.mu.Lock()
 			up.RollingBack, up.Failure = true, f
-			if err := s.saveLocked(); err != nil {
-				s.log.Error().Err(err).Msg("cannot persist state")
+			err := s.saveLocked()
+			if err != nil {
+				// Not rolling back after all: a restart would not know.
+				up.RollingBack = false
 			}
 			s.mu.Unlock()
+			if err != nil {
+				e.halt(baseline, &persistError{slot: -1, step: StepRollback, err: err})
+				return
+			}
 		}
 	}
 	if up.RollingBack && ctx.Err() == nil {
@@ -62,6 +72,10 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 	var rollbackErr error
 	if up.RollingBack && ctx.Err() == nil {
 		rollbackErr = e.moveAll(ctx, up.From)
+		if pe, ok := errors.AsType[*persistError](rollbackErr); ok {
+			e.halt(baseline, pe)
+			return
+		}
 	}
 	if ctx.Err() != nil {
 		s.endActive(p)
@@ -97,9 +111,7 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 		s.state.Current, s.state.Previous = up.To, &prev
 	}
 	s.state.Upgrade, s.state.Last = nil, sum
-	if err := s.saveLocked(); err != nil {
-		s.log.Error().Err(err).Msg("cannot persist state")
-	}
+	saveErr := s.saveLocked()
 	// Free before the result is told: a rollback asked for the moment the
 	// upgrade ends must not find it still running.
 	if s.active != nil && s.active.progress == e.p {
@@ -119,7 +131,41 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 			ev.Error += ": " + rollbackErr.Error()
 		}
 	}
+	if saveErr != nil {
+		// The slots did move; only the file is behind. A restart finds the
+		// upgrade unfinished and settles every slot again, changing nothing.
+		msg := fmt.Sprintf("the end of %s %s could not be persisted: %v; the state file still shows it in progress", up.Kind, up.ID, saveErr)
+		if ev.Error != "" {
+			msg = ev.Error + "; " + msg
+		}
+		ev.Error = msg
+	}
 	e.emit(ev, true)
+}
+
+// halt ends an upgrade at a step that could not be persisted. Nothing more
+// is started, drained or moved, so nothing goes on from progress that a
+// restart would not know about; the slots stay as they are (the upgrade
+// stays unfinished in memory, as it is in the file) and the result names
+// the step and the state file. Another upgrade or a rollback, once the
+// file can be written, settles the slots.
+func (e *upgradeRun) halt(baseline float64, pe *persistError) {
+	s, up := e.s, e.up
+	s.mu.Lock()
+	if up.Failure == nil {
+		up.Failure = &Failure{Slot: pe.slot, Reason: pe.Error()}
+	} else {
+		up.Failure = &Failure{Slot: up.Failure.Slot, Reason: up.Failure.Reason + "; then " + pe.Error()}
+	}
+	s.mu.Unlock()
+	sum := e.summary(ResultStopped, baseline)
+	sum.Final = up.From
+	s.endActive(e.p)
+	s.metrics.upgrades.WithLabelValues(up.Kind, ResultStopped).Inc()
+	s.metrics.upgradeSeconds.WithLabelValues(up.Kind, ResultStopped).Observe(sum.Took.Std().Seconds())
+	e.emit(Event{Slot: -1, Step: StepResult, Image: up.To, Summary: sum,
+		Error: fmt.Sprintf("%s %s stopped: %s; %d of %d slots run %s, the others %s; make the state file writable, then upgrade again to settle every slot",
+			up.Kind, up.ID, up.Failure.Reason, sum.Changed, s.cfg.Slots, up.To, up.From)}, true)
 }
 
 func (e *upgradeRun) summary(result string, baseline float64) *Summary {
@@ -157,6 +203,33 @@ type slotError struct {
 func (e *slotError) Error() string { return fmt.Sprintf("slot %d: %v", e.slot, e.err) }
 func (e *slotError) Unwrap() error { return e.err }
 
+// failSlot is err as the failure of slot, unless it is a step that could
+// not be persisted, which stops the upgrade as it is.
+func failSlot(slot int, err error) error {
+	if _, ok := errors.AsType[*persistError](err); ok {
+		return err
+	}
+	return &slotError{slot, err}
+}
+
+// persistError is a step of an upgrade that could not be saved in the
+// state file. The upgrade stops there (see halt).
+type persistError struct {
+	slot int // -1: the upgrade as a whole
+	step string
+	err  error
+}
+
+func (e *persistError) Error() string {
+	where := "step " + e.step
+	if e.slot >= 0 {
+		where = fmt.Sprintf("slot %d, step %s", e.slot, e.step)
+	}
+	return fmt.Sprintf("%s could not be persisted: %v", where, e.err)
+}
+
+func (e *persistError) Unwrap() error { return e.err }
+
 // moveAll settles every slot that is not on target yet, in batches of
 // MaxSurge+MaxUnavailable; it stops at the first batch with a failure.
 func (e *upgradeRun) moveAll(ctx context.Context, target runtime.Image) error {
@@ -174,6 +247,11 @@ func (e *upgradeRun) moveAll(ctx context.Context, target runtime.Image) error {
 			wg.Go(func() { errs[j] = e.settle(ctx, slot, target, j < o.MaxSurge) })
 		}
 		wg.Wait()
+		for _, err := range errs {
+			if _, ok := errors.AsType[*persistError](err); ok {
+				return err
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -254,7 +332,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 	if keep == nil && !newFirst {
 		for _, o := range others {
 			if err := e.retire(ctx, slot, o); err != nil {
-				return &slotError{slot, err}
+				return failSlot(slot, err)
 			}
 		}
 		others, running = nil, nil
@@ -266,12 +344,16 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			e.step(slot, Event{Step: StepFailed, Image: target, Error: err.Error()})
+			if perr := e.step(slot, Event{Step: StepFailed, Image: target, Error: err.Error()}); perr != nil {
+				return perr
+			}
 			return &slotError{slot, fmt.Errorf("start a new instance of %s: %w", target, err)}
 		}
 		e.addTiming(&e.up.Timings.Start, time.Since(t0))
-		e.step(slot, Event{Step: StepStart, Image: target, Instance: in.ID, Took: Duration(time.Since(t0)),
-			Message: "health " + in.Labels[LabelHealth]})
+		if err := e.step(slot, Event{Step: StepStart, Image: target, Instance: in.ID, Took: Duration(time.Since(t0)),
+			Message: "health " + in.Labels[LabelHealth]}); err != nil {
+			return err
+		}
 		keep = &in
 	} else {
 		e.log.Info().Int("slot", slot).Str("container", keep.ID.Short()).Msg("slot already has an instance of the target image: waiting for it")
@@ -281,30 +363,38 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e.step(slot, Event{Step: StepFailed, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0)), Error: err.Error()})
+		perr := e.step(slot, Event{Step: StepFailed, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0)), Error: err.Error()})
+		// The failed instance goes either way: that takes the slot back to
+		// where it was, not further.
 		if res := s.drain(context.WithoutCancel(ctx), *keep, e.up.Options.DrainTimeout.Std()); res.err != nil {
 			e.log.Error().Err(res.err).Int("slot", slot).Str("container", keep.ID.Short()).Msg("cannot remove the failed instance")
+		}
+		if perr != nil {
+			return perr
 		}
 		return &slotError{slot, err}
 	}
 	e.addTiming(&e.up.Timings.Ready, time.Since(t0))
-	e.step(slot, Event{Step: StepReady, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0))})
+	if err := e.step(slot, Event{Step: StepReady, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0))}); err != nil {
+		return err
+	}
 	for _, o := range others {
 		if err := e.retire(ctx, slot, o); err != nil {
-			return &slotError{slot, err}
+			return failSlot(slot, err)
 		}
 	}
 	s.mu.Lock()
 	s.state.Slots[slot] = target
 	s.mu.Unlock()
-	e.step(slot, Event{Step: StepDone, Image: target, Instance: keep.ID})
-	return nil
+	return e.step(slot, Event{Step: StepDone, Image: target, Instance: keep.ID})
 }
 
 // retire drains and removes an old instance of the slot.
 func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) error {
 	img := imageOf(in)
-	e.step(slot, Event{Step: StepDraining, Image: img, Instance: in.ID})
+	if err := e.step(slot, Event{Step: StepDraining, Image: img, Instance: in.ID}); err != nil {
+		return err
+	}
 	res := e.s.drain(ctx, in, e.up.Options.DrainTimeout.Std())
 	if res.err != nil {
 		return fmt.Errorf("drain old instance %s: %w", in.ID.Short(), res.err)
@@ -314,10 +404,11 @@ func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) 
 		msg = "killed: still running at the drain timeout"
 	}
 	e.addTiming(&e.up.Timings.Drain, res.drained)
-	e.step(slot, Event{Step: StepDrain, Image: img, Instance: in.ID, Took: Duration(res.drained), Message: msg})
+	if err := e.step(slot, Event{Step: StepDrain, Image: img, Instance: in.ID, Took: Duration(res.drained), Message: msg}); err != nil {
+		return err
+	}
 	e.addTiming(&e.up.Timings.Remove, res.removed)
-	e.step(slot, Event{Step: StepRemove, Image: img, Instance: in.ID, Took: Duration(res.removed)})
-	return nil
+	return e.step(slot, Event{Step: StepRemove, Image: img, Instance: in.ID, Took: Duration(res.removed)})
 }
 
 // awaitReady polls a new instance until its /readyz answers ready; it fails
@@ -366,16 +457,20 @@ func (e *upgradeRun) addTiming(d *Duration, took time.Duration) {
 }
 
 // step records a slot's step in the state (persisted) and the progress.
-func (e *upgradeRun) step(slot int, ev Event) {
+// A step that cannot be persisted is still told (it happened) and returned
+// as a *persistError: the upgrade must not go on from it.
+func (e *upgradeRun) step(slot int, ev Event) error {
 	ev.Slot = slot
 	s := e.s
 	s.mu.Lock()
 	e.up.Progress[slot] = SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
-	if err := s.saveLocked(); err != nil {
-		s.log.Error().Err(err).Msg("cannot persist state")
-	}
+	err := s.saveLocked()
 	s.mu.Unlock()
 	e.emit(ev, false)
+	if err != nil {
+		return &persistError{slot: slot, step: ev.Step, err: err}
+	}
+	return nil
 }
 
 func (e *upgradeRun) emit(ev Event, final bool) {

@@ -118,7 +118,12 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // stateStore reads and writes STATE_DIR/state.json.
-type stateStore struct{ dir string }
+type stateStore struct {
+	dir string
+	// beforeSave, when set, sees every state about to be saved (tests
+	// break the file there).
+	beforeSave func(State)
+}
 
 func (st stateStore) path() string { return filepath.Join(st.dir, "state.json") }
 
@@ -144,6 +149,9 @@ func (st stateStore) load() (State, bool, error) {
 // save replaces the state atomically: temp file, fsync, rename, fsync of
 // the directory.
 func (st stateStore) save(s State) error {
+	if st.beforeSave != nil {
+		st.beforeSave(s)
+	}
 	s.Format = stateFormat
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

@@ -27,6 +27,8 @@ type rig struct {
 	v1, v2 runtime.Image
 	cancel context.CancelFunc
 	done   chan error
+	// beforeSave, when set, is called before each save of the state.
+	beforeSave func(State)
 }
 
 var quick = behaviour{readyAfter: 500 * time.Millisecond, drainFor: 2 * time.Second}
@@ -53,6 +55,7 @@ func (r *rig) start() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	s.store.beforeSave = r.beforeSave
 	ctx, cancel := context.WithCancel(context.Background())
 	r.s, r.cancel, r.done = s, cancel, make(chan error, 1)
 	go func() { r.done <- s.Run(ctx) }()

@@ -202,17 +202,23 @@ func (s *Supervisor) endActive(p *Progress) {
 }
 
 // resume continues (or rolls back, as Config.OnRestart says) an upgrade a
-// previous supervisor did not finish.
+// previous supervisor did not finish. When the restart cannot be persisted
+// it leaves the upgrade as it is, saying why in the log and the status.
 func (s *Supervisor) resume(ctx context.Context, up *Upgrade) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	was := *up
 	up.Restarts++
 	if s.cfg.OnRestart == Rollback && !up.RollingBack {
 		up.RollingBack = true
 		up.Failure = &Failure{Slot: -1, Reason: "the supervisor restarted mid-upgrade and --on-restart is rollback"}
 	}
 	if err := s.saveLocked(); err != nil {
-		s.log.Error().Err(err).Msg("cannot persist state")
+		// Going on would act on progress the file does not have.
+		up.Restarts, up.RollingBack = was.Restarts, was.RollingBack
+		up.Failure = &Failure{Slot: -1, Reason: (&persistError{slot: -1, step: "resume", err: err}).Error()}
+		s.log.Error().Err(err).Str("upgrade", up.ID).Msg("unfinished upgrade not resumed: its restart cannot be persisted; slots left as they are")
+		return
 	}
 	s.log.Warn().Str("upgrade", up.ID).Bool("rolling_back", up.RollingBack).Str("on_restart", string(s.cfg.OnRestart)).
 		Msg("unfinished upgrade found: settling every slot")
