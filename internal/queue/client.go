@@ -5,8 +5,10 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -47,8 +49,8 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 		t.MaxIdleConns = maxConns
 		t.MaxIdleConnsPerHost = maxConns
 		t.IdleConnTimeout = 90 * time.Second
-		// A 4 KiB write buffer let net/http fail a large batch mid-body and
-		// retry it, stranding a received batch; see sqslocal's notes.
+		// Room for a whole request (headers and a 10-message batch) in one
+		// write.
 		t.WriteBufferSize = 64 << 10
 	})
 	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
@@ -70,8 +72,47 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 		awsCfg.Region = "us-east-1"
 	}
 	return sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
+		o.HTTPClient = detachedBodies{o.HTTPClient}
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	}), nil
+}
+
+// HTTPDoer is the HTTP client the SDK calls (smithy-go's HTTPClient).
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// detachedBodies gives net/http its own in-memory copy of every request body.
+//
+// Why: smithy-go closes the request body as soon as Do returns, which is
+// when the response headers have arrived. net/http's write loop may still be
+// finishing that request then: after sending Content-Length bytes it reads the
+// body once more to check that it has ended, and smithy's closed body answers
+// that read (through WriteTo) with io.EOF as an error. net/http takes it for a
+// failed write and closes the connection while the response body is still
+// being read, so the call fails after a 200 with "use of closed network
+// connection" (aws-sdk-go-v2 issues #1825, #2737; smithy-go v1.28.9 still
+// does it). For ReceiveMessage that is worse than a retry: SQS has handed out
+// the messages of the lost response, and they stay invisible until their
+// visibility timeout. A body net/http owns cannot be closed under it, and an
+// in-memory body is also written with its headers in one flush. SQS request
+// bodies are small JSON documents, so the copy is cheap.
+type detachedBodies struct{ next HTTPDoer }
+
+// Do implements HTTPDoer.
+func (d detachedBodies) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return d.next.Do(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	detached := req.Clone(req.Context())
+	detached.Body = io.NopCloser(bytes.NewReader(body))
+	detached.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	detached.ContentLength = int64(len(body))
+	return d.next.Do(detached)
 }
