@@ -133,12 +133,16 @@ func TestChaos(t *testing.T) {
 
 	targets := StartTargets(t)
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
-	if err := WriteFile(checks, ChecksFile(DefaultLoad, targets)); err != nil {
+	load := DefaultLoad
+	if cfg.runtime == "docker" {
+		load.Browser = 0 // no Chromium in the test images (see SupervisorArgs)
+	}
+	if err := WriteFile(checks, ChecksFile(load, targets)); err != nil {
 		t.Fatal(err)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", runtimetest.FreePorts(t, "127.0.0.1", 1))
 	sys := NewSystem(t, env, tap, jobs, results, dsn, host, schedBin, checks, listen)
-	sys.SupervisorFlags = SupervisorArgs()
+	sys.SupervisorFlags = SupervisorArgs(load.Browser > 0)
 
 	host.StartSupervisor(TagV1, sys.SupervisorFlags...)
 	host.WaitSettled("", 2*time.Minute)
@@ -173,6 +177,8 @@ func TestChaos(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos: %s on %s, seed %d (replay: CHECKFLEET_CHAOS_SEED=%d CHECKFLEET_CHAOS_DURATION=%s)\n",
 		cfg.duration, cfg.runtime, cfg.seed, cfg.seed, cfg.duration)
+	fmt.Fprintf(&b, "load:      %d fast, %d slow, 2 failing, %d hostile API checks; %d browser checks\n",
+		load.Fast, load.Slow, len(HostilePaths()), load.Browser)
 	fmt.Fprintf(&b, "faults:    %s\n", inj.Counts())
 	fmt.Fprintf(&b, "outcomes:  %s\n", inj.Outcomes())
 	fmt.Fprintf(&b, "exits:     %d unasked (scheduler or supervisor), %d of the scheduler during outages\n", len(inj.SelfExits), len(inj.OutageExits))
