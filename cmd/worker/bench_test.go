@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,14 +17,30 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/sqslocal"
+	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
 // BenchmarkWorkerProcess measures API checks per second through one worker
-// process at concurrency 64, against a loopback target that answers at once,
-// with the embedded SQS endpoint in memory (in this, the benchmark's,
-// process). It reports the worker's CPU time per check and its resident
-// memory idle and at the peak.
+// process at concurrency 64 with every other setting at its default (a
+// 20 s long poll among them), against loopback targets that answer at once,
+// with the embedded SQS endpoint (durable, as `scheduler dev` runs it) in
+// this, the benchmark's, process: four
+// producers send the jobs in batches of ten while the worker is already
+// polling, and a consumer counts the results by run id, each exactly once.
+// "latency-20ms" adds 20 ms to every SQS call, as real SQS has. It reports
+// the worker's CPU time per check and its resident memory idle and at the
+// peak.
 func BenchmarkWorkerProcess(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		latency time.Duration
+	}{{"loopback", 0}, {"latency-20ms", 20 * time.Millisecond}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkWorker(b, bc.latency) })
+	}
+}
+
+func benchmarkWorker(b *testing.B, latency time.Duration) {
 	// Every check opens a new connection, so the targets are spread over
 	// eight loopback addresses: one would run out of ephemeral ports to
 	// TIME_WAIT after some 28,000 checks.
@@ -39,7 +56,8 @@ func BenchmarkWorkerProcess(b *testing.B) {
 		defer srv.Close()
 		targets = append(targets, srv.URL)
 	}
-	env := queuetest.Start(b)
+	// Durable, as `scheduler dev` runs it.
+	env := queuetest.StartDurable(b)
 	jobs := env.Provision(b, queue.Spec{Name: "checkfleet-jobs-bench", VisibilityTimeout: 5 * time.Minute})
 	results := env.Provision(b, queue.Spec{Name: "checkfleet-results"})
 
@@ -54,59 +72,150 @@ func BenchmarkWorkerProcess(b *testing.B) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	if err := env.Server.SetFaults(sqslocal.Faults{Latency: latency}); err != nil {
+		b.Fatal(err)
+	}
 	idleRSS := procStatus(b, w.cmd.Process.Pid, "VmRSS")
 	cpuBefore := procCPU(b, w.cmd.Process.Pid)
 
 	b.ResetTimer()
 	start := time.Now()
-	q := queue.New(env.Client, jobs.URL)
-	batch := make([]queue.Outgoing, 0, queue.MaxBatch)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		errs, err := q.SendBatch(context.Background(), batch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, e := range errs {
-			if e != nil {
-				b.Fatal(e)
-			}
-		}
-		batch = batch[:0]
+	counter := countResults(b, env, results.URL, b.N)
+	var producers sync.WaitGroup
+	const nProducers = 4
+	for p := range nProducers {
+		producers.Go(func() { produceJobs(b, env, jobs.URL, targets, p, nProducers, b.N) })
 	}
-	for i := range b.N {
-		j := message.Job{RunID: fmt.Sprintf("run-%d", i), CheckID: "bench", Location: "bench", Attempt: 1, ScheduledAt: time.Now().UTC(),
-			Check: check.Check{ID: "bench", Type: check.TypeAPI, Timeout: 10 * time.Second, API: &check.APISpec{Method: "GET", URL: targets[i%len(targets)]}}}
-		body, err := message.EncodeJob(j, message.V2)
-		if err != nil {
-			b.Fatal(err)
-		}
-		batch = append(batch, queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: message.JobV2}})
-		if len(batch) == queue.MaxBatch {
-			flush()
-		}
-	}
-	flush()
-
-	queuetest.Eventually(b, 10*time.Minute, "every result sent", func() bool {
-		return env.Counts(b, results.URL).Visible >= b.N
-	})
+	producers.Wait()
+	got := counter.wait(b, 10*time.Minute)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cpu := procCPU(b, w.cmd.Process.Pid) - cpuBefore
 	peak := procStatus(b, w.cmd.Process.Pid, "VmHWM")
+	if got.duplicates > 0 {
+		b.Errorf("%d results recorded twice (by run id)", got.duplicates)
+	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "checks/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "worker-cpu-µs/check")
+	b.ReportMetric(got.longestGap.Seconds(), "longest-gap-s")
 	b.ReportMetric(float64(idleRSS)/1024, "rss-idle-MiB")
 	b.ReportMetric(float64(peak)/1024, "rss-peak-MiB")
+}
+
+// produceJobs sends producer p's share (every nProducers-th batch) of n
+// jobs, in batches of ten.
+func produceJobs(b *testing.B, env *queuetest.Env, url string, targets []string, p, nProducers, n int) {
+	q := queue.New(env.Client, url)
+	for first := p * queue.MaxBatch; first < n; first += nProducers * queue.MaxBatch {
+		batch := make([]queue.Outgoing, 0, queue.MaxBatch)
+		for i := first; i < min(first+queue.MaxBatch, n); i++ {
+			j := message.Job{RunID: fmt.Sprintf("run-%d", i), CheckID: "bench", Location: "bench", Attempt: 1, ScheduledAt: time.Now().UTC(),
+				Check: check.Check{ID: "bench", Type: check.TypeAPI, Timeout: 10 * time.Second, API: &check.APISpec{Method: "GET", URL: targets[i%len(targets)]}}}
+			body, err := message.EncodeJob(j, message.V2)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			batch = append(batch, queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: message.JobV2}})
+		}
+		errs, err := q.SendBatch(context.Background(), batch)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		for _, e := range errs {
+			if e != nil {
+				b.Error(e)
+				return
+			}
+		}
+	}
+}
+
+// resultCounter consumes a results queue and counts results by run id.
+type resultCounter struct {
+	done chan resultCount
+}
+
+type resultCount struct {
+	distinct, duplicates int
+	longestGap           time.Duration // the longest time without a new result
+}
+
+// countResults consumes the results queue at url until n distinct run ids
+// have arrived, with four receivers as ingest has.
+func countResults(b *testing.B, env *queuetest.Env, url string, n int) *resultCounter {
+	c := &resultCounter{done: make(chan resultCount, 1)}
+	var (
+		mu   sync.Mutex
+		seen = make(map[string]int, n)
+		last = time.Now()
+		rc   resultCount
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	q := queue.New(env.Client, url)
+	for range 4 {
+		go func() {
+			for ctx.Err() == nil {
+				ds, err := q.Receive(ctx, queue.MaxBatch, 20*time.Second)
+				if err != nil {
+					continue
+				}
+				receipts := make([]string, 0, len(ds))
+				mu.Lock()
+				for _, d := range ds {
+					r, _, err := message.DecodeResult(d.Body)
+					if err != nil {
+						b.Errorf("result %s: %v", d.MessageID, err)
+						continue
+					}
+					if seen[r.RunID]++; seen[r.RunID] == 1 {
+						now := time.Now()
+						rc.longestGap = max(rc.longestGap, now.Sub(last))
+						last = now
+					} else {
+						rc.duplicates++
+					}
+					receipts = append(receipts, d.ReceiptHandle)
+				}
+				rc.distinct = len(seen)
+				finished := rc.distinct == n
+				snapshot := rc
+				mu.Unlock()
+				if len(receipts) > 0 {
+					_, _ = q.DeleteBatch(context.Background(), receipts)
+				}
+				if finished {
+					select {
+					case c.done <- snapshot:
+						cancel()
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	return c
+}
+
+func (c *resultCounter) wait(b *testing.B, within time.Duration) resultCount {
+	select {
+	case rc := <-c.done:
+		return rc
+	case <-time.After(within):
+		b.Fatalf("not every run's result arrived within %s", within)
+		return resultCount{}
+	}
 }
 
 // startWorkerB is startWorker for benchmarks, quiet.
 func (f *fleet) startWorkerB(b *testing.B, concurrency int, health string) *workerProc {
 	b.Helper()
-	cmd := execWorker(f, "bench", concurrency, "--log-level", "warn", "--health-listen", health)
+	// The product's defaults: only what the test must set is set.
+	cmd := execWorker(f, "bench", concurrency, "--log-level", "warn", "--health-listen", health,
+		"--poll-wait", worker.DefaultConfig().PollWait.String(), "--drain-timeout", worker.DefaultConfig().DrainTimeout.String())
 	p := &workerProc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

@@ -32,7 +32,20 @@ type Env struct {
 // Start serves an in-memory endpoint until the test ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	srv, err := sqslocal.New(sqslocal.Options{})
+	return StartWith(t, sqslocal.Options{})
+}
+
+// StartDurable serves an endpoint that journals to a temporary directory,
+// as `scheduler dev` runs it, until the test ends.
+func StartDurable(t testing.TB) *Env {
+	t.Helper()
+	return StartWith(t, sqslocal.Options{DataDir: t.TempDir()})
+}
+
+// StartWith serves an endpoint with opts until the test ends.
+func StartWith(t testing.TB, opts sqslocal.Options) *Env {
+	t.Helper()
+	srv, err := sqslocal.New(opts)
 	if err != nil {
 		t.Fatalf("start SQS endpoint: %v", err)
 	}
