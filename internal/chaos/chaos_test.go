@@ -181,7 +181,7 @@ func TestChaos(t *testing.T) {
 		load.Fast, load.Slow, len(HostilePaths()), load.Browser)
 	fmt.Fprintf(&b, "faults:    %s\n", inj.Counts())
 	fmt.Fprintf(&b, "outcomes:  %s\n", inj.Outcomes())
-	fmt.Fprintf(&b, "exits:     %d unasked (scheduler or supervisor), %d of the scheduler during outages\n", len(inj.SelfExits), len(inj.OutageExits))
+	fmt.Fprintf(&b, "exits:     %d unasked (scheduler or supervisor), %d of a running scheduler during outages\n", len(inj.SelfExits), len(inj.OutageExits))
 	fmt.Fprintf(&b, "runs:      %d planned (outbox), %d sent (SQS accepted), %d expected, %d results recorded\n", v.Planned, v.Sent, v.Expected, v.Recorded)
 	fmt.Fprintf(&b, "results:   by status %v, by worker version %v\n", v.ByStatus, v.ByVersion)
 	fmt.Fprintf(&b, "verdict:   lost %d, doubled %d, unexpected %d, never sent %d; re-run %d and re-sent %d (recorded once)\n",

@@ -196,11 +196,12 @@ func (in *Injector) inject(kind string) {
 // startUpgrade starts `supervisor upgrade` to the other version (or the
 // one that never gets ready) and returns whether it started.
 func (in *Injector) startUpgrade(neverReady bool) bool {
-	cur, err := in.sys.CurrentTag()
-	if err != nil {
-		in.logf("upgrade: skipped, status: %v", err)
+	st, err := in.sys.Host.Status()
+	if err != nil || st.Upgrade != nil {
+		in.logf("upgrade: skipped, status: %v (an upgrade resumed by a restarted supervisor: %v)", err, err == nil)
 		return false
 	}
+	cur := tagOf(st)
 	tag, args := TagV2, []string{}
 	if cur == TagV2 {
 		tag = TagV1
@@ -227,10 +228,34 @@ func (in *Injector) waitUpgradeStep(step string, within time.Duration) {
 	}
 }
 
-// tend ends episodes that are over, notes a finished upgrade, and starts
-// again whatever died.
+// tend starts again whatever died, ends episodes that are over and notes
+// a finished upgrade.
 func (in *Injector) tend() {
 	s := in.sys
+	// Deaths first, so one during an outage is told as such even when the
+	// outage ends on this turn.
+	if p := s.Scheduler(); p != nil && p.Exited() && time.Since(in.lastSchedStart) > 2*time.Second {
+		if !in.schedKilled {
+			why := fmt.Sprintf("scheduler pid %d exited by itself after %s: %s", p.Pid(),
+				time.Since(in.lastSchedStart).Round(time.Second), lastLine(p.Stderr()))
+			switch lived := time.Since(in.lastSchedStart); {
+			case in.pgDown && lived < 5*time.Second:
+				in.outcomes["scheduler start refused while PostgreSQL down"]++ // it must open its store
+			case in.pgDown:
+				in.OutageExits = append(in.OutageExits, why)
+			default:
+				in.SelfExits = append(in.SelfExits, why)
+			}
+			in.logf("%s", why)
+		}
+		in.restartScheduler()
+	}
+	if p := s.Host.Supervisor(); p != nil && p.Exited() && time.Since(in.lastSupStart) > 2*time.Second {
+		why := "supervisor exited by itself: " + lastLine(p.Stderr())
+		in.SelfExits = append(in.SelfExits, why)
+		in.logf("%s", why)
+		in.startSupervisor()
+	}
 	if !in.sqsUntil.IsZero() && time.Now().After(in.sqsUntil) {
 		_ = s.SQS.Server.SetFaults(sqslocal.Faults{})
 		in.sqsUntil = time.Time{}
@@ -246,33 +271,20 @@ func (in *Injector) tend() {
 	if in.upgrade != nil && in.upgrade.Exited() {
 		code := in.upgrade.Wait(in.sys.t, time.Second)
 		result := fmt.Sprintf("exit %d", code)
-		if evs := in.upgrade.Events(); len(evs) > 0 && evs[len(evs)-1].Summary != nil {
+		stderr := in.upgrade.Stderr()
+		switch evs := in.upgrade.Events(); {
+		case len(evs) > 0 && evs[len(evs)-1].Summary != nil:
 			result = string(evs[len(evs)-1].Summary.Result)
-		} else if code != 0 {
-			result += ": " + lastLine(in.upgrade.Stderr())
+		case strings.Contains(stderr, "lost the connection to the supervisor"):
+			result = "CLI lost its supervisor (killed)"
+		case strings.Contains(stderr, "another upgrade is in progress"):
+			result = "refused, another upgrade in progress"
+		case code != 0:
+			in.logf("upgrade to %s: %s", in.upgradeTag, lastLine(stderr))
 		}
 		in.outcomes["upgrade to "+in.upgradeTag+": "+result]++
 		in.logf("upgrade to %s ended: %s", in.upgradeTag, result)
 		in.upgrade = nil
-	}
-	if p := s.Scheduler(); p != nil && p.Exited() && time.Since(in.lastSchedStart) > 2*time.Second {
-		if !in.schedKilled {
-			why := fmt.Sprintf("scheduler pid %d exited by itself after %s: %s", p.Pid(),
-				time.Since(in.lastSchedStart).Round(time.Second), lastLine(p.Stderr()))
-			if in.pgDown {
-				in.OutageExits = append(in.OutageExits, why)
-			} else {
-				in.SelfExits = append(in.SelfExits, why)
-			}
-			in.logf("%s", why)
-		}
-		in.restartScheduler()
-	}
-	if p := s.Host.Supervisor(); p != nil && p.Exited() && time.Since(in.lastSupStart) > 2*time.Second {
-		why := "supervisor exited by itself: " + lastLine(p.Stderr())
-		in.SelfExits = append(in.SelfExits, why)
-		in.logf("%s", why)
-		in.startSupervisor()
 	}
 }
 

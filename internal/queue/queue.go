@@ -82,6 +82,9 @@ type Outgoing struct {
 	Body []byte
 	// Attributes are sent as String message attributes.
 	Attributes map[string]string
+	// Delay keeps the message invisible for this long after it is sent
+	// (whole seconds, at most MaxSendDelay).
+	Delay time.Duration
 }
 
 // Send sends one message and returns its SQS message id.
@@ -90,6 +93,7 @@ func (q *Queue) Send(ctx context.Context, m Outgoing) (string, error) {
 		QueueUrl:          aws.String(q.url),
 		MessageBody:       aws.String(string(m.Body)),
 		MessageAttributes: stringAttributes(m.Attributes),
+		DelaySeconds:      int32(m.Delay / time.Second),
 	})
 	if err != nil {
 		return "", fmt.Errorf("send to %s: %w", q.url, err)
@@ -107,6 +111,7 @@ func (q *Queue) SendBatch(ctx context.Context, ms []Outgoing) ([]error, error) {
 			Id:                aws.String(strconv.Itoa(i)),
 			MessageBody:       aws.String(string(m.Body)),
 			MessageAttributes: stringAttributes(m.Attributes),
+			DelaySeconds:      int32(m.Delay / time.Second),
 		}
 	}
 	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})

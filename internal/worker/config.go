@@ -30,9 +30,13 @@ type Config struct {
 	ResultSchema message.Version
 	// PollWait is the long-poll wait of each receive (SQS allows up to 20 s).
 	PollWait time.Duration
-	// NewerVersionDelay is the visibility given back to a job of a schema
-	// newer than this worker reads, so a newer worker takes it.
+	// NewerVersionDelay is how long a job of a schema newer than this
+	// worker reads stays invisible after it is handed back (requeued as a
+	// delayed copy: at most 15 minutes), so a newer worker takes it.
 	NewerVersionDelay time.Duration
+	// NewerVersionMaxHold is how long after its first send such a job is
+	// kept for a newer worker; then it is left for the dead-letter queue.
+	NewerVersionMaxHold time.Duration
 	// MalformedDelay is the visibility given back to a malformed job; the
 	// redrive policy moves it to the dead-letter queue after the queue's
 	// maxReceiveCount receives.
@@ -44,12 +48,13 @@ type Config struct {
 // DefaultConfig returns the defaults of `worker run`.
 func DefaultConfig() Config {
 	return Config{
-		Concurrency:       8,
-		DrainTimeout:      60 * time.Second,
-		ResultSchema:      message.V2,
-		PollWait:          20 * time.Second,
-		NewerVersionDelay: 30 * time.Second,
-		MalformedDelay:    5 * time.Second,
+		Concurrency:         8,
+		DrainTimeout:        60 * time.Second,
+		ResultSchema:        message.V2,
+		PollWait:            20 * time.Second,
+		NewerVersionDelay:   30 * time.Second,
+		NewerVersionMaxHold: 24 * time.Hour,
+		MalformedDelay:      5 * time.Second,
 	}
 }
 
@@ -79,6 +84,12 @@ func (c Config) Validate() error {
 		if d < 0 || d > 12*time.Hour {
 			errs = append(errs, fmt.Errorf("%s %s: want 0 to 12h", name, d))
 		}
+	}
+	if c.NewerVersionDelay > 15*time.Minute {
+		errs = append(errs, fmt.Errorf("newer-version delay %s: want at most 15m (SQS's longest send delay)", c.NewerVersionDelay))
+	}
+	if c.NewerVersionMaxHold <= 0 || c.NewerVersionMaxHold > 14*24*time.Hour {
+		errs = append(errs, fmt.Errorf("newer-version max hold %s: want more than 0 and at most 14 days", c.NewerVersionMaxHold))
 	}
 	if c.Identity.ID == "" || c.Identity.Version == "" {
 		errs = append(errs, errors.New("worker identity needs an id and a version"))

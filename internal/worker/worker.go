@@ -286,9 +286,7 @@ func (w *Worker) handle(fetchCtx, ctx context.Context, q *jobQueue, h *held, d q
 	job, err := decode(d)
 	switch {
 	case errors.Is(err, message.ErrUnsupportedVersion):
-		w.metrics.decodeFailure.WithLabelValues("newer_version").Inc()
-		w.recvLog.Info().Str("message_id", d.MessageID).Err(err).Msg("job of a newer schema handed back for a newer worker")
-		w.custody.release(h, w.cfg.NewerVersionDelay, "newer_version")
+		w.holdNewer(q, h, d, err)
 		return
 	case err != nil:
 		w.metrics.decodeFailure.WithLabelValues("malformed").Inc()
