@@ -147,6 +147,10 @@ func (cp *ControlPlane) Handler(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", telemetry.Healthz)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := cp.ingester.Ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable) // "store unavailable: ..."
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if _, err := cp.cfg.Store.Latest(ctx); err != nil {
@@ -222,6 +226,9 @@ func (cp *ControlPlane) status() web.Status {
 	st := web.Status{ChecksLoaded: len(cp.scheduler.Checks()), Queues: cp.depths.snapshot(), LastReload: rs.LoadedAt}
 	if rs.Error != "" {
 		st.ReloadError, st.ReloadErrorAt = rs.Error, rs.At
+	}
+	if since, err := cp.ingester.StoreDown(); err != nil {
+		st.StoreError, st.StoreDownSince = err.Error(), since
 	}
 	return st
 }

@@ -24,6 +24,11 @@ type Status struct {
 	ReloadErrorAt time.Time `json:"reload_error_at,omitzero"`
 	// Queues are the jobs queues, one per location, with their depths.
 	Queues []QueueStatus `json:"queues"`
+	// StoreError is why the store refuses results while it does; ingest
+	// then holds them and records them once it answers. Empty when up.
+	StoreError string `json:"store_error,omitempty"`
+	// StoreDownSince is when the store began failing.
+	StoreDownSince time.Time `json:"store_down_since,omitzero"`
 }
 
 // QueueStatus is the depth of one SQS queue as the scheduler last read it.
@@ -45,6 +50,7 @@ type QueueStatus struct {
 func (s Status) utc() Status {
 	s.LastReload = toUTC(s.LastReload)
 	s.ReloadErrorAt = toUTC(s.ReloadErrorAt)
+	s.StoreDownSince = toUTC(s.StoreDownSince)
 	if s.Queues == nil {
 		s.Queues = []QueueStatus{}
 	}
