@@ -13,13 +13,18 @@ import (
 
 // custody holds every message the worker has received and not yet given
 // back: it extends their visibility on every beat, and deletes or releases
-// them in batches when asked. One goroutine does all SQS calls on held
-// messages, so an extension can never land after the release of the same
-// message and hide it again.
+// them in batches when asked. One goroutine batches the requests; a few
+// callers make them, so deletes, releases and extensions overlap (SQS
+// answers each in tens of milliseconds, and one caller would cap a worker
+// at some ten batches in flight per round trip). A message is never in two
+// requests at once: its settling waits for an extension already in flight,
+// so an extension can never land after the release of the same message and
+// hide it again.
 type custody struct {
 	w      *Worker
 	beat   time.Duration
 	ops    chan settleOp
+	calls  chan func() // SQS requests, made by the callers
 	mu     sync.Mutex
 	held   map[*held]struct{}
 	done   chan struct{}
@@ -27,11 +32,19 @@ type custody struct {
 	setLog zerolog.Logger
 }
 
+// custodyCallers is how many SQS requests on held messages may be in
+// flight at once.
+const custodyCallers = 4
+
 // held is one received message.
 type held struct {
 	q         *jobQueue
 	messageID string
 	receipt   string
+	// Guarded by custody.mu: an extension of it is in flight, and the
+	// settling that waits for that extension to return.
+	extending bool
+	deferred  *settleOp
 }
 
 // settleOp asks custody to delete a message or to set its visibility.
@@ -51,6 +64,7 @@ func newCustody(w *Worker, beat time.Duration) *custody {
 		w:      w,
 		beat:   beat,
 		ops:    make(chan settleOp, 1024),
+		calls:  make(chan func(), 64),
 		held:   make(map[*held]struct{}),
 		done:   make(chan struct{}),
 		extLog: sampled(w.log),
@@ -79,6 +93,16 @@ func (c *custody) close() { close(c.ops) }
 
 func (c *custody) run() {
 	defer close(c.done)
+	var callers sync.WaitGroup
+	for range custodyCallers {
+		callers.Go(func() {
+			for call := range c.calls {
+				call()
+			}
+		})
+	}
+	defer callers.Wait()
+	defer close(c.calls)
 	tick := time.NewTicker(c.beat)
 	defer tick.Stop()
 	for {
@@ -121,12 +145,34 @@ type batchKey struct {
 	reason     string
 }
 
+// settle hands ops to the callers in batches; an op whose message is being
+// extended waits for that extension (see extendBatch).
 func (c *custody) settle(ops []settleOp) {
+	ready := ops[:0:0]
 	c.mu.Lock()
 	for _, op := range ops {
 		delete(c.held, op.h)
+		if op.h.extending {
+			op.h.deferred = &op
+			continue
+		}
+		ready = append(ready, op)
 	}
 	c.mu.Unlock()
+	for _, b := range batchSettles(ready) {
+		c.calls <- func() { c.settleBatch(b.key, b.held) }
+	}
+}
+
+// settleBatch is one request's worth of settling: the same queue, the same
+// operation.
+type settleBatch struct {
+	key  batchKey
+	held []*held
+}
+
+// batchSettles groups ops into requests of at most queue.MaxBatch.
+func batchSettles(ops []settleOp) []settleBatch {
 	groups := make(map[batchKey][]*held)
 	var order []batchKey
 	for _, op := range ops {
@@ -136,14 +182,16 @@ func (c *custody) settle(ops []settleOp) {
 		}
 		groups[k] = append(groups[k], op.h)
 	}
+	var batches []settleBatch
 	for _, k := range order {
 		hs := groups[k]
 		for len(hs) > 0 {
 			n := min(len(hs), queue.MaxBatch)
-			c.settleBatch(k, hs[:n])
+			batches = append(batches, settleBatch{key: k, held: hs[:n]})
 			hs = hs[n:]
 		}
 	}
+	return batches
 }
 
 func (c *custody) settleBatch(k batchKey, hs []*held) {
@@ -195,24 +243,51 @@ func retrySettle(call func(context.Context) ([]error, error)) ([]error, error) {
 }
 
 // extend pushes out the visibility of every held message by its queue's
-// visibility timeout.
+// visibility timeout. A message still being extended from the last beat
+// is left for the next.
 func (c *custody) extend() {
 	byQueue := make(map[*jobQueue][]*held)
 	c.mu.Lock()
 	for h := range c.held {
+		if h.extending {
+			continue
+		}
+		h.extending = true
 		byQueue[h.q] = append(byQueue[h.q], h)
 	}
 	c.mu.Unlock()
 	for q, hs := range byQueue {
 		for len(hs) > 0 {
 			n := min(len(hs), queue.MaxBatch)
-			c.extendBatch(q, hs[:n])
+			batch := hs[:n]
+			c.calls <- func() { c.extendBatch(q, batch) }
 			hs = hs[n:]
 		}
 	}
 }
 
+// extendBatch extends hs, then settles those whose settling waited for it
+// (here, on this caller: the run loop may have stopped taking work).
 func (c *custody) extendBatch(q *jobQueue, hs []*held) {
+	defer func() {
+		var deferred []settleOp
+		c.mu.Lock()
+		for _, h := range hs {
+			h.extending = false
+			if h.deferred != nil {
+				deferred = append(deferred, *h.deferred)
+				h.deferred = nil
+			}
+		}
+		c.mu.Unlock()
+		for _, b := range batchSettles(deferred) {
+			c.settleBatch(b.key, b.held)
+		}
+	}()
+	c.extendRequest(q, hs)
+}
+
+func (c *custody) extendRequest(q *jobQueue, hs []*held) {
 	receipts := make([]string, len(hs))
 	for i, h := range hs {
 		receipts[i] = h.receipt
@@ -246,6 +321,8 @@ func (c *custody) releaseLeftovers() {
 		ops = append(ops, settleOp{h: h, visibility: 0, reason: "draining"})
 	}
 	c.mu.Unlock()
+	// settle dispatches them; run then closes calls and waits for the
+	// callers, so they are settled before custody is done.
 	if len(ops) > 0 {
 		c.w.log.Warn().Int("messages", len(ops)).Msg("releasing jobs left held at exit")
 		c.settle(ops)

@@ -30,7 +30,7 @@ type JobSource interface {
 
 // ResultSink is the results queue, as the worker uses it.
 type ResultSink interface {
-	Send(ctx context.Context, m queue.Outgoing) (string, error)
+	SendBatch(ctx context.Context, ms []queue.Outgoing) ([]error, error)
 }
 
 // Prober runs one check and reports its result; it never panics and is
@@ -61,6 +61,7 @@ type Worker struct {
 	slots   *semaphore.Weighted
 	typed   map[check.Type]*semaphore.Weighted // TypeConcurrency
 	custody *custody
+	outbox  *resultOutbox
 	jobs    sync.WaitGroup
 
 	prepared atomic.Bool
@@ -159,10 +160,13 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	w.custody = newCustody(w, max(beat/3, 200*time.Millisecond))
 	custodyDone := make(chan struct{})
 	go func() { defer close(custodyDone); w.custody.run() }()
+	w.outbox = newResultOutbox(w)
 
 	var receivers sync.WaitGroup
 	for _, q := range w.sources {
-		receivers.Go(func() { w.receive(fetchCtx, q) })
+		for range w.receiversPerQueue() {
+			receivers.Go(func() { w.receive(fetchCtx, q) })
+		}
 	}
 
 	<-fetchCtx.Done()
@@ -177,6 +181,7 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 
 	receivers.Wait()
 	w.jobs.Wait()
+	w.outbox.close()
 	w.custody.close()
 	<-custodyDone
 	w.log.Info().Dur("took", time.Since(started)).Msg("drained")
@@ -212,6 +217,14 @@ func newBackoff() *backoff.ExponentialBackOff {
 	bo.InitialInterval = 200 * time.Millisecond
 	bo.MaxInterval = 20 * time.Second
 	return bo
+}
+
+// receiversPerQueue is how many receive loops share each jobs queue: one
+// per 16 slots, at most 4. A receive brings at most ten jobs and takes a
+// round trip to SQS (tens of milliseconds), so one loop alone would cap a
+// worker at some hundreds of checks a second whatever its concurrency.
+func (w *Worker) receiversPerQueue() int {
+	return min(max(1, w.cfg.Concurrency/16), 4)
 }
 
 // receive long-polls q for as many jobs as there are free slots, until
@@ -440,28 +453,9 @@ func (w *Worker) encodeResult(res check.Result) ([]byte, error) {
 	return body, nil
 }
 
-// sendBody sends an encoded result, retrying a few times unless SQS
-// refuses it (queue.Refused), which no retry changes.
+// sendBody sends an encoded result through the outbox (in a batch, with
+// retries unless SQS refuses it, see queue.Refused).
 func (w *Worker) sendBody(body []byte) error {
 	schema := message.SchemaID(message.KindResult, w.cfg.ResultSchema)
-	out := queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}}
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = 100 * time.Millisecond
-	_, err := backoff.Retry(context.Background(), func() (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
-		defer cancel()
-		id, err := w.results.Send(ctx, out)
-		if err != nil {
-			w.metrics.sqsErrors.WithLabelValues("send_message").Inc()
-			if _, refused := queue.Refused(err); refused {
-				return "", backoff.Permanent(err)
-			}
-		}
-		return id, err
-	}, backoff.WithBackOff(bo), backoff.WithMaxTries(3), backoff.WithMaxElapsedTime(20*time.Second))
-	if err != nil {
-		return err
-	}
-	w.metrics.resultsSent.Inc()
-	return nil
+	return w.outbox.send(queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}})
 }

@@ -1,0 +1,155 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/checkfleet/checkfleet/internal/queue"
+)
+
+// resultOutbox sends results in batches. A check's goroutine hands its
+// encoded result over and waits for the verdict; a few senders take what
+// is waiting (without waiting for more, so a lone result goes out at once)
+// and send it with SendMessageBatch. Under load that is one SQS request per
+// ten results instead of ten, and the senders' requests overlap, so the
+// round trip to SQS, not the number of results, sets the pace.
+type resultOutbox struct {
+	w    *Worker
+	in   chan *outgoingResult
+	done sync.WaitGroup
+}
+
+// outgoingResult is one result waiting to be sent; err receives the verdict.
+type outgoingResult struct {
+	out queue.Outgoing
+	err chan error
+}
+
+const (
+	// outboxSenders is how many batches may be in flight at once.
+	outboxSenders = 4
+	// maxBatchBytes bounds the bodies of one batch: SQS refuses a batch
+	// whose messages add up to more than 256 KiB (the limit of every
+	// region, before some raised it to 1 MiB).
+	maxBatchBytes = 256 << 10
+)
+
+func newResultOutbox(w *Worker) *resultOutbox {
+	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 256)}
+	for range outboxSenders {
+		o.done.Go(o.sendLoop)
+	}
+	return o
+}
+
+// send sends one result and returns nil once SQS has it; an error means it
+// was not sent (queue.Refused tells whether SQS refused it for what it is).
+func (o *resultOutbox) send(out queue.Outgoing) error {
+	r := &outgoingResult{out: out, err: make(chan error, 1)}
+	o.in <- r
+	return <-r.err
+}
+
+// close stops the senders once every result handed over has its verdict.
+func (o *resultOutbox) close() {
+	close(o.in)
+	o.done.Wait()
+}
+
+func (o *resultOutbox) sendLoop() {
+	for first := range o.in {
+		o.sendBatch(o.gather(first))
+	}
+}
+
+// gather takes the results already waiting behind first, up to a batch.
+func (o *resultOutbox) gather(first *outgoingResult) []*outgoingResult {
+	batch := []*outgoingResult{first}
+	size := len(first.out.Body)
+	for len(batch) < queue.MaxBatch {
+		select {
+		case r, ok := <-o.in:
+			if !ok {
+				return batch
+			}
+			if size+len(r.out.Body) > maxBatchBytes {
+				// Too large to join: its own batch, by this sender, next.
+				o.sendBatch(batch)
+				batch, size = nil, 0
+			}
+			batch = append(batch, r)
+			size += len(r.out.Body)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// sendBatch sends rs, retrying the request and the entries SQS could not
+// take for now (throttling, an internal error) a few times with backoff.
+// A refused entry is not retried: no retry changes it.
+func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 100 * time.Millisecond
+	pending := rs
+	_, err := backoff.Retry(context.Background(), func() (struct{}, error) {
+		outs := make([]queue.Outgoing, len(pending))
+		for i, r := range pending {
+			outs[i] = r.out
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		errs, err := o.w.results.SendBatch(ctx, outs)
+		if err != nil {
+			o.w.metrics.sqsErrors.WithLabelValues("send_message_batch").Inc()
+			if _, refused := queue.Refused(err); refused {
+				return struct{}{}, backoff.Permanent(err)
+			}
+			return struct{}{}, err
+		}
+		var again []*outgoingResult
+		for i, r := range pending {
+			switch _, refused := queue.Refused(errs[i]); {
+			case errs[i] == nil:
+				o.w.metrics.resultsSent.Inc()
+				r.err <- nil
+			case refused:
+				r.err <- errs[i]
+			default:
+				o.w.metrics.sqsErrors.WithLabelValues("send_message_batch").Inc()
+				again = append(again, r)
+			}
+		}
+		pending = again
+		if len(pending) > 0 {
+			return struct{}{}, fmt.Errorf("%d of %d results not taken: %w", len(pending), len(outs), firstError(errs))
+		}
+		return struct{}{}, nil
+	}, backoff.WithBackOff(bo), backoff.WithMaxTries(3), backoff.WithMaxElapsedTime(20*time.Second))
+	if _, refused := queue.Refused(err); refused && len(pending) > 1 {
+		// The request as a whole was refused: one result must not take
+		// the others down with it, so each goes alone.
+		for _, r := range pending {
+			o.sendBatch([]*outgoingResult{r})
+		}
+		return
+	}
+	for _, r := range pending {
+		r.err <- err
+	}
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return errors.New("no error")
+}
