@@ -76,7 +76,7 @@ func (b *syncBuffer) String() string {
 // way an operator would: flags, CHECKFLEET_* and the SDK's AWS_* variables.
 func execWorker(f *fleet, id string, concurrency int, extra ...string) *exec.Cmd {
 	args := append([]string{"run", "--jobs-queue", f.jobs.URL, "--results-queue", f.results.URL,
-		"--health-listen", "127.0.0.1:0", "--id", id, "--drain-timeout", "2m", "--poll-wait", "1s"}, extra...)
+		"--health-listen", "127.0.0.1:0", "--id", id, "--drain-timeout", "2m", "--max-check-timeout", "1m", "--poll-wait", "1s"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "WORKER_MAIN=1",
 		"AWS_ENDPOINT_URL_SQS="+f.env.Endpoint, "AWS_REGION=us-east-1",
@@ -188,7 +188,7 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	f := newFleet(t, 5*time.Minute)
 	tg := newTarget(t, 100)
 	for i := range 6 {
-		f.sendJob(fmt.Sprintf("run-%d", i), tg.URL, time.Minute)
+		f.sendJob(fmt.Sprintf("run-%d", i), tg.URL, check.MaxAPITimeout)
 	}
 	w := f.startWorker("w1", 2)
 	queuetest.Eventually(t, 15*time.Second, "two checks in flight", func() bool { return tg.hits.Load() == 2 })
@@ -218,7 +218,7 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 5*time.Minute)
 	tg := newTarget(t, 100)
-	f.sendJob("run-1", tg.URL, time.Minute)
+	f.sendJob("run-1", tg.URL, check.MaxAPITimeout)
 	w := f.startWorker("w1", 2)
 	queuetest.Eventually(t, 15*time.Second, "check in flight", func() bool { return tg.hits.Load() == 1 })
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
@@ -241,7 +241,7 @@ func TestSIGKILLMidCheckIsRedelivered(t *testing.T) {
 	// (and so takes it twice, as SQS allows).
 	f := newFleet(t, 4*time.Second)
 	tg := newTarget(t, 1) // the first attempt hangs; the second answers
-	f.sendJob("run-1", tg.URL, time.Minute)
+	f.sendJob("run-1", tg.URL, check.MaxAPITimeout)
 	a := f.startWorker("worker-a", 2)
 	queuetest.Eventually(t, 15*time.Second, "worker a runs the check", func() bool { return tg.hits.Load() >= 1 })
 	if err := a.cmd.Process.Kill(); err != nil {
@@ -260,35 +260,36 @@ func TestSIGKILLMidCheckIsRedelivered(t *testing.T) {
 	queuetest.Eventually(t, 10*time.Second, "job deleted", func() bool { return f.env.Counts(t, f.jobs.URL).Total() == 0 })
 }
 
-// A 90-second check on a queue whose visibility timeout is 30 s runs
-// exactly once, with two workers polling the queue all along.
-func TestNinetySecondCheckRunsOnce(t *testing.T) {
+// A 25-second check (near the 30 s an api check may take) on a queue whose
+// visibility timeout is 8 s runs exactly once, with two workers polling the
+// queue all along.
+func TestCheckLongerThanVisibilityRunsOnce(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes 90 s; run without -short")
+		t.Skip("takes 25 s; run without -short")
 	}
 	t.Parallel()
-	f := newFleet(t, 30*time.Second)
+	f := newFleet(t, 8*time.Second)
 	var hits atomic.Int32
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		select {
-		case <-time.After(90 * time.Second): // the check's duration, not synchronisation
+		case <-time.After(25 * time.Second): // the check's duration, not synchronisation
 		case <-r.Context().Done():
 		}
 	}))
 	defer slow.Close()
-	f.sendJob("slow", slow.URL, 2*time.Minute)
+	f.sendJob("slow", slow.URL, check.MaxAPITimeout)
 	f.startWorker("w1", 4)
 	f.startWorker("w2", 4)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 3*time.Minute, "the 90 s check's result", func() bool {
+	queuetest.Eventually(t, 90*time.Second, "the 25 s check's result", func() bool {
 		f.collect(got)
 		return len(got) == 1
 	})
 	if h := hits.Load(); h != 1 {
 		t.Fatalf("target hit %d times, want exactly once", h)
 	}
-	if res := got["slow"]; res.Status != check.StatusPassed || res.Timings.Total < 90*time.Second {
-		t.Fatalf("result %s after %s, want passed after 90 s", res.Status, res.Timings.Total)
+	if res := got["slow"]; res.Status != check.StatusPassed || res.Timings.Total < 25*time.Second {
+		t.Fatalf("result %s after %s, want passed after 25 s", res.Status, res.Timings.Total)
 	}
 }

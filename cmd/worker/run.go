@@ -48,7 +48,8 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.Var(&c.jobsQueues, "jobs-queue", "URL of a jobs queue to consume (repeatable)")
 	fs.StringVar(&c.resultsQueue, "results-queue", "", "URL of the results queue")
 	fs.IntVar(&c.worker.Concurrency, "concurrency", c.worker.Concurrency, "checks run at once")
-	fs.DurationVar(&c.worker.DrainTimeout, "drain-timeout", c.worker.DrainTimeout, "how long a drain waits for checks in flight before cancelling them")
+	fs.DurationVar(&c.worker.DrainTimeout, "drain-timeout", c.worker.DrainTimeout, "how long a drain waits for checks in flight before cancelling them; at least --max-check-timeout + 5s")
+	fs.DurationVar(&c.worker.MaxCheckTimeout, "max-check-timeout", c.worker.MaxCheckTimeout, "longest check timeout run (at most 4m, the longest a check may have); a longer job gets an error result")
 	fs.DurationVar(&c.worker.PollWait, "poll-wait", c.worker.PollWait, "long-poll wait of each receive, whole seconds up to 20s; a stop waits for an open poll")
 	fs.StringVar(&c.healthListen, "health-listen", "127.0.0.1:9090", "address serving /healthz, /readyz and /metrics")
 	fs.StringVar(&c.resultSchema, "result-schema", "v2", "schema version of the results sent: v1 or v2")
@@ -64,6 +65,9 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 		LongHelp: "Long-polls the jobs queues, runs each check, sends its result and deletes the job.\n" +
 			"SIGTERM or SIGINT drains: no new jobs, checks in flight finish (up to --drain-timeout),\n" +
 			"jobs not started go back to the queue at once; a second signal stops at once.\n" +
+			"A drain must let the longest check finish: --drain-timeout is at least --max-check-timeout\n" +
+			"(default 4m: checks time out after at most 30s for api and 4m for browser checks) + 5s,\n" +
+			"and a job whose check has a longer timeout is answered with an error result, not run.\n" +
 			"The SQS endpoint and region come from the SDK's settings (AWS_ENDPOINT_URL_SQS,\n" +
 			"AWS_REGION). Every flag can also be set as CHECKFLEET_<FLAG>.\n" +
 			"Browser checks run in one Chromium started at once (the worker is not ready until it\n" +

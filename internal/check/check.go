@@ -33,7 +33,8 @@ type Check struct {
 	Name string
 	// Type says which of API and Browser is set.
 	Type Type
-	// Timeout bounds one run; a run that exceeds it fails. Must be positive.
+	// Timeout bounds one run; a run that exceeds it fails. Must be positive,
+	// and in a definition at most MaxTimeoutOf(Type).
 	Timeout time.Duration
 	// DegradedAfter marks a passing run slower than this as degraded.
 	// Zero disables it; otherwise it must be less than Timeout.

@@ -51,13 +51,17 @@ func (s Schedule) String() string {
 
 // ValidateDefinition is Validate plus what a check definition (a check in
 // checks.yaml, a check the scheduler keeps) needs and a job does not carry:
-// an id that is safe in URLs, metric labels and file names (see ValidID), a
-// schedule, and at least one location. It returns nil or a
+// a timeout within its type's bound (ValidateTimeout), an id that is safe
+// in URLs, metric labels and file names (see ValidID), a schedule, and at
+// least one location. It returns nil or a
 // *ValidationError naming every bad field.
 func (c Check) ValidateDefinition() error {
 	var v validator
 	if err := c.Validate(); err != nil {
 		v.problems = err.(*ValidationError).Problems
+	}
+	if err := c.ValidateTimeout(); err != nil {
+		v.problems = append(v.problems, err.(*ValidationError).Problems...)
 	}
 	switch {
 	case len(c.ID) > maxIDLen:

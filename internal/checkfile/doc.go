@@ -89,7 +89,10 @@
 // timezone on a check with every is an error). What neither sets: timeout
 // 10s for api and 60s for browser checks, method GET, follow_redirects
 // true, matcher contains on assert_text, assert_url and assert_title. A
-// schedule and at least one location are required.
+// schedule and at least one location are required. A timeout is at most
+// 30s for api and 4m for browser checks (check.MaxAPITimeout,
+// check.MaxBrowserTimeout), so every check fits in a worker's drain; a
+// step's timeout or sleep is at most 4m.
 //
 // # Schedules
 //

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/probe/browser"
+	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
 // FleetMode is how `scheduler dev` runs its workers (--fleet).
@@ -88,7 +89,9 @@ func DefaultFleet() FleetConfig {
 	return FleetConfig{
 		// A short poll keeps Ctrl-C quick: a drain waits for the open poll.
 		Command: []string{bin, "run", "--poll-wait", "5s"}, Workers: 2, HealthListen: "127.0.0.1:9090",
-		StopTimeout: 70 * time.Second, Output: os.Stderr,
+		// A worker drains for up to its --drain-timeout (the longest check
+		// plus a margin), then waits out its open poll.
+		StopTimeout: worker.DefaultConfig().DrainTimeout + 5*time.Second + 10*time.Second, Output: os.Stderr,
 	}
 }
 

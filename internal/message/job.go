@@ -47,7 +47,8 @@ func (j Job) ResultVersion() Version {
 
 // EncodeJob writes j as a message of the given version. It refuses a job
 // the decoder would reject (missing ids, an invalid check: the error wraps
-// *check.ValidationError), returns *UnrepresentableError when version
+// *check.ValidationError) and one whose check runs longer than its type
+// allows (check.ValidateTimeout), returns *UnrepresentableError when version
 // cannot carry the check, *UnsupportedVersionError for a version this
 // build does not know, and *TooLargeError past MaxBodyBytes.
 func EncodeJob(j Job, version Version) ([]byte, error) {
@@ -61,6 +62,9 @@ func EncodeJob(j Job, version Version) ([]byte, error) {
 	c := j.Check
 	c.ID = j.CheckID
 	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", schema, err)
+	}
+	if err := c.ValidateTimeout(); err != nil {
 		return nil, fmt.Errorf("encode %s: %w", schema, err)
 	}
 	if path, msg := checkJob(j, version); path != "" {
@@ -86,7 +90,9 @@ func EncodeJob(j Job, version Version) ([]byte, error) {
 // DecodeJob reads a job message of any supported version. It returns
 // *UnsupportedVersionError for a well-formed job of another version (give
 // the message back to the queue) and *MalformedError for anything else
-// wrong (dead-letter it), including a check that fails check.Validate.
+// wrong (dead-letter it), including a check that fails check.Validate. A
+// timeout above check.MaxTimeoutOf is not malformed (a producer with other
+// bounds may send it): the worker answers such a job with an error result.
 func DecodeJob(body []byte) (Job, error) {
 	env, err := open(body, KindJob)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 )
 
@@ -76,9 +77,14 @@ type WorkerConfig struct {
 	// Concurrency becomes CHECKFLEET_CONCURRENCY when not 0.
 	Concurrency int
 	// DrainTimeout becomes CHECKFLEET_DRAIN_TIMEOUT: how long a worker waits
-	// for its checks in flight. Upgrades must allow at least this plus
-	// PollWait.
+	// for its checks in flight. It must allow the longest check the workers
+	// run (MaxCheckTimeout) plus check.RunGrace, as the worker requires;
+	// upgrades must allow at least this plus PollWait.
 	DrainTimeout time.Duration
+	// MaxCheckTimeout becomes CHECKFLEET_MAX_CHECK_TIMEOUT when not 0: the
+	// longest check timeout the workers run (0: the worker's default,
+	// check.MaxTimeout).
+	MaxCheckTimeout time.Duration
 	// PollWait becomes CHECKFLEET_POLL_WAIT when not 0.
 	PollWait time.Duration
 	// AllowNet becomes CHECKFLEET_ALLOW_NET.
@@ -99,7 +105,7 @@ func DefaultConfig() Config {
 		OnRestart:         Resume,
 		HealthHost:        "127.0.0.1",
 		HealthBasePort:    9110,
-		Worker:            WorkerConfig{DrainTimeout: 60 * time.Second},
+		Worker:            WorkerConfig{DrainTimeout: check.MaxTimeout + 30*time.Second},
 		Limits:            runtime.Limits{MemoryBytes: 512 << 20, PIDs: 512},
 		DrainTimeout:      5 * time.Minute,
 		ReadyTimeout:      60 * time.Second,
@@ -204,8 +210,19 @@ func (w WorkerConfig) validate() error {
 	if w.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("--concurrency %d: must not be negative", w.Concurrency))
 	}
-	if w.DrainTimeout <= 0 {
+	longest := w.MaxCheckTimeout
+	if longest == 0 {
+		longest = check.MaxTimeout
+	}
+	switch {
+	case w.MaxCheckTimeout < 0 || w.MaxCheckTimeout > check.MaxTimeout:
+		errs = append(errs, fmt.Errorf("--worker-max-check-timeout %s: want 0 (the worker's default, %s) up to %s, the longest a check may run",
+			w.MaxCheckTimeout, check.MaxTimeout, check.MaxTimeout))
+	case w.DrainTimeout <= 0:
 		errs = append(errs, fmt.Errorf("--worker-drain-timeout %s: must be positive", w.DrainTimeout))
+	case w.DrainTimeout < longest+check.RunGrace:
+		errs = append(errs, fmt.Errorf("--worker-drain-timeout %s: shorter than the longest check the workers run (%s) plus %s; the workers would refuse it: want at least %s, or a shorter --worker-max-check-timeout",
+			w.DrainTimeout, longest, check.RunGrace, longest+check.RunGrace))
 	}
 	if w.PollWait < 0 || w.PollWait > 20*time.Second || w.PollWait%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("--poll-wait %s: want whole seconds from 0 to 20s", w.PollWait))
@@ -238,6 +255,9 @@ func (w WorkerConfig) env(healthAddr, id string, img runtime.Image) []string {
 		set("CHECKFLEET_CONCURRENCY", strconv.Itoa(w.Concurrency))
 	}
 	set("CHECKFLEET_DRAIN_TIMEOUT", w.DrainTimeout.String())
+	if w.MaxCheckTimeout > 0 {
+		set("CHECKFLEET_MAX_CHECK_TIMEOUT", w.MaxCheckTimeout.String())
+	}
 	if w.PollWait > 0 {
 		set("CHECKFLEET_POLL_WAIT", w.PollWait.String())
 	}

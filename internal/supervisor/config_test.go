@@ -28,6 +28,12 @@ func TestConfigValidate(t *testing.T) {
 		"ports":       {func(c *Config) { c.HealthBasePort = 65530 }, "--health-base-port"},
 		"host":        {func(c *Config) { c.HealthHost = "localhost" }, "--health-host"},
 		"name":        {func(c *Config) { c.Name = "host:1" }, `--name "host:1"`},
+
+		"worker drain shorter than the longest check": {func(c *Config) { c.Worker.DrainTimeout = time.Minute },
+			"--worker-drain-timeout 1m0s: shorter than the longest check the workers run (4m0s) plus 5s"},
+		"worker drain shorter than its checks": {func(c *Config) { c.Worker.MaxCheckTimeout, c.Worker.DrainTimeout = 30*time.Second, 34*time.Second },
+			"want at least 35s"},
+		"worker checks longer than any": {func(c *Config) { c.Worker.MaxCheckTimeout = 5 * time.Minute }, "--worker-max-check-timeout 5m0s"},
 	} {
 		c := ok
 		c.Worker.Env = nil
@@ -36,11 +42,16 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
+	short := ok
+	short.Worker.MaxCheckTimeout, short.Worker.DrainTimeout, short.DrainTimeout = 30*time.Second, 35*time.Second, 55*time.Second
+	if err := short.Validate(); err != nil {
+		t.Errorf("workers running checks of at most 30s with a 35s drain: %v", err)
+	}
 	env := ok.Worker
 	env.Env = []string{"AWS_REGION=x", "CHECKFLEET_CONCURRENCY=9"}
-	env.Concurrency = 3
+	env.Concurrency, env.MaxCheckTimeout = 3, 30*time.Second
 	got := strings.Join(env.env("127.0.0.1:9110", "h-slot0-x", runtime.Image{ID: "sha256:1", Ref: "r:t"}), " ")
-	for _, want := range []string{"AWS_REGION=x", "CHECKFLEET_CONCURRENCY=3", "CHECKFLEET_HEALTH_LISTEN=127.0.0.1:9110", "CHECKFLEET_IMAGE=r:t@sha256:1", "CHECKFLEET_JOBS_QUEUE=q"} {
+	for _, want := range []string{"AWS_REGION=x", "CHECKFLEET_CONCURRENCY=3", "CHECKFLEET_HEALTH_LISTEN=127.0.0.1:9110", "CHECKFLEET_IMAGE=r:t@sha256:1", "CHECKFLEET_JOBS_QUEUE=q", "CHECKFLEET_MAX_CHECK_TIMEOUT=30s", "CHECKFLEET_DRAIN_TIMEOUT=4m30s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("env %q lacks %q", got, want)
 		}

@@ -39,7 +39,7 @@ func newRig(t *testing.T, dir string, tweak func(*Config)) *rig {
 	cfg := DefaultConfig()
 	cfg.Name, cfg.Repo, cfg.Tag, cfg.StateDir = "test", "repo", "v1", dir
 	cfg.Worker = WorkerConfig{JobsQueues: []string{"http://sqs/1/jobs"}, ResultsQueue: "http://sqs/1/results",
-		DrainTimeout: 10 * time.Second, PollWait: time.Second}
+		DrainTimeout: 10 * time.Second, MaxCheckTimeout: 5 * time.Second, PollWait: time.Second}
 	cfg.DrainTimeout, cfg.ReadyTimeout = 30*time.Second, 10*time.Second
 	cfg.ReconcileInterval, cfg.StableAfter = time.Second, 10*time.Second
 	if tweak != nil {

@@ -107,8 +107,15 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, "run-now is not available on this server")
 		return
 	}
-	if _, ok := s.findCheck(id); !ok {
+	c, ok := s.findCheck(id)
+	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no check %q is loaded", id))
+		return
+	}
+	if err := c.ValidateTimeout(); err != nil {
+		// A worker would cut it off at every drain; the checks file refuses
+		// it too, so only a check loaded some other way gets here.
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("check %q cannot run: %v", id, err))
 		return
 	}
 	runIDs, err := s.cfg.Enqueue(r.Context(), id)

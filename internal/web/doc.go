@@ -13,7 +13,8 @@
 //	GET  /api/v1/checks/{id}                  one check, plus a summary of its definition
 //	GET  /api/v1/checks/{id}/results          its results, newest first, filtered and paginated
 //	GET  /api/v1/checks/{id}/rollups          its hourly rollups
-//	POST /api/v1/checks/{id}/run              run it now (bearer token), 202 with the run ids
+//	POST /api/v1/checks/{id}/run              run it now (bearer token), 202 with the run ids; 422 for a
+//	                                          check whose timeout is above its type's bound (check.MaxTimeoutOf)
 //	GET  /api/v1/results/{run_id}             the full detail of one run
 //	GET  /api/v1/results/{run_id}/screenshot.jpg
 //	GET  /api/v1/status                       the scheduler's status (reload error, queue depths)

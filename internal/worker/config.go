@@ -23,8 +23,15 @@ type Config struct {
 	// by Concurrency alone.
 	TypeConcurrency map[check.Type]int
 	// DrainTimeout bounds the wait for checks in flight after a drain
-	// starts; the checks still running then are cancelled and released.
+	// starts; the checks still running then are cancelled and released. It
+	// must allow MaxCheckTimeout plus check.RunGrace, so that every check
+	// this worker runs finishes when it drains.
 	DrainTimeout time.Duration
+	// MaxCheckTimeout is the longest check timeout this worker runs, at
+	// most (and by default) check.MaxTimeout. A job whose check has a longer
+	// one is answered with an error result saying so: run, it would be cut
+	// off and handed back by every drain, so at every upgrade.
+	MaxCheckTimeout time.Duration
 	// ResultSchema is the version results are sent at (v1 for a scheduler
 	// that reads only v1 during an upgrade).
 	ResultSchema message.Version
@@ -49,7 +56,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Concurrency:         8,
-		DrainTimeout:        60 * time.Second,
+		DrainTimeout:        check.MaxTimeout + 30*time.Second,
+		MaxCheckTimeout:     check.MaxTimeout,
 		ResultSchema:        message.V2,
 		PollWait:            20 * time.Second,
 		NewerVersionDelay:   30 * time.Second,
@@ -73,6 +81,12 @@ func (c Config) Validate() error {
 	}
 	if c.DrainTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("drain timeout %s: must be positive", c.DrainTimeout))
+	}
+	if c.MaxCheckTimeout <= 0 || c.MaxCheckTimeout > check.MaxTimeout {
+		errs = append(errs, fmt.Errorf("max check timeout %s: want more than 0 and at most %s, the longest a check may run", c.MaxCheckTimeout, check.MaxTimeout))
+	} else if need := c.MaxCheckTimeout + check.RunGrace; c.DrainTimeout > 0 && c.DrainTimeout < need {
+		errs = append(errs, fmt.Errorf("drain timeout %s: shorter than the longest check this worker runs (max check timeout %s) plus %s to end it; such a check would be cut off and handed back at every drain: want at least %s, or a shorter max check timeout",
+			c.DrainTimeout, c.MaxCheckTimeout, check.RunGrace, need))
 	}
 	if c.PollWait < 0 || c.PollWait > 20*time.Second || c.PollWait%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("poll wait %s: want whole seconds from 0 to 20s", c.PollWait))

@@ -29,4 +29,10 @@
 // to completion; cancelling the work context (or the drain timeout running
 // out) cancels the checks still running and releases their jobs. Run returns
 // only when nothing it received is left invisible behind it.
+//
+// A drain must let every check it runs finish, or a long check would be cut
+// off and handed back at every drain, so at every upgrade, and might never
+// finish: Config.Validate refuses a DrainTimeout shorter than
+// MaxCheckTimeout plus check.RunGrace, and a job whose check has a longer
+// timeout than MaxCheckTimeout is answered with an error result, not run.
 package worker

@@ -394,9 +394,16 @@ func (w *Worker) run(ctx context.Context, job message.Job) (res check.Result) {
 	if !ok {
 		return check.Result{Status: check.StatusError, Error: fmt.Sprintf("worker: %v: %s", errNoProber, job.Check.Type)}
 	}
+	if job.Check.Timeout > w.cfg.MaxCheckTimeout {
+		// Run, it would be cut off and handed back by every drain (so at
+		// every upgrade) and might never finish: answered instead.
+		return check.Result{Status: check.StatusError, Error: fmt.Sprintf(
+			"worker: check timeout %s is longer than this worker runs (%s, so that a drain finishes every check); at most %s for api and %s for browser checks",
+			job.Check.Timeout, w.cfg.MaxCheckTimeout, check.MaxAPITimeout, check.MaxBrowserTimeout)}
+	}
 	// The prober bounds itself by the check's timeout; this is the guard
 	// against one that does not.
-	ctx, cancel := context.WithTimeout(ctx, job.Check.Timeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, job.Check.Timeout+check.RunGrace)
 	defer cancel()
 	return p.Probe(ctx, job.Check)
 }

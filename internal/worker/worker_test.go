@@ -253,32 +253,6 @@ func TestDrainFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	}
 }
 
-// When the drain timeout runs out, the checks still running are cancelled
-// and their jobs are visible again at once; no result is sent for them.
-func TestDrainTimeoutCancelsAndReleases(t *testing.T) {
-	target := newBlockingTarget(t)
-	r := newRig(t, queue.Spec{VisibilityTimeout: 5 * time.Minute}, func(c *Config) {
-		c.Concurrency = 3
-		c.DrainTimeout = 200 * time.Millisecond
-	})
-	r.start()
-	for i := range 3 {
-		r.sendJob(apiJob(fmt.Sprintf("run-%d", i), target.URL, time.Minute), message.V2)
-	}
-	queuetest.Eventually(t, 10*time.Second, "three checks in flight", func() bool { return target.started.Load() == 3 })
-	r.stop()
-	r.wait()
-	if c := r.env.Counts(t, r.jobs.URL); c.Visible != 3 || c.NotVisible != 0 {
-		t.Fatalf("jobs queue after drain timeout %+v, want all 3 visible", c)
-	}
-	if c := r.env.Counts(t, r.results.URL); c.Total() != 0 {
-		t.Fatalf("results were sent for cancelled checks: %+v", c)
-	}
-	if n := testutil.ToFloat64(r.w.metrics.released.WithLabelValues("cancelled")); n != 3 {
-		t.Errorf("released{cancelled} = %v, want 3", n)
-	}
-}
-
 // A result that cannot be sent leaves the job to be run again.
 func TestResultNotSentReleasesJob(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))

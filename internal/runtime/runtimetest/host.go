@@ -96,7 +96,8 @@ func (x *Host) RunArgs(tag string, extra ...string) []string {
 		"--health-host", x.IP, "--health-base-port", strconv.Itoa(x.Base),
 		"--drain-timeout", "30s", "--ready-timeout", "20s", "--reconcile-interval", "300ms",
 		"--jobs-queue", x.Jobs.URL, "--results-queue", x.Results.URL, "--concurrency", "4",
-		"--worker-drain-timeout", "15s", "--poll-wait", "1s", "--allow-net", "127.0.0.0/8",
+		// Checks of at most 10s (the load's), so a 15s drain finishes them.
+		"--worker-drain-timeout", "15s", "--worker-max-check-timeout", "10s", "--poll-wait", "1s", "--allow-net", "127.0.0.0/8",
 		"--worker-env", "AWS_ENDPOINT_URL_SQS=" + x.SQS.Endpoint, "--worker-env", "AWS_REGION=us-east-1",
 		"--worker-env", "AWS_ACCESS_KEY_ID=test", "--worker-env", "AWS_SECRET_ACCESS_KEY=test",
 		// The test images hold the worker alone, no Chromium: API checks only.

@@ -57,7 +57,7 @@ func StartLoad(t testing.TB, x *Host, every time.Duration, slowEvery int, slowFo
 			}
 			run := fmt.Sprintf("run-%05d", i)
 			j := message.Job{RunID: run, CheckID: "check-" + run, Location: "test", Attempt: 1, ScheduledAt: time.Now().UTC(),
-				Check: check.Check{ID: "check-" + run, Type: check.TypeAPI, Timeout: 30 * time.Second,
+				Check: check.Check{ID: "check-" + run, Type: check.TypeAPI, Timeout: 10 * time.Second,
 					API: &check.APISpec{Method: http.MethodGet, URL: target.URL + path}}}
 			body, err := message.EncodeJob(j, message.V2)
 			if err == nil {
