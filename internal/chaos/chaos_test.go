@@ -94,10 +94,12 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %s on the %s runtime, seed %d (replay: CHECKFLEET_CHAOS_SEED=%d)", cfg.duration, cfg.runtime, cfg.seed, cfg.seed)
 
 	var h runtimetest.Harness
+	var chromium string
 	if cfg.runtime == "docker" {
 		h = dockertest.Harness(t)
 	} else {
-		if _, err := browser.FindChromium(""); err != nil {
+		var err error
+		if chromium, err = browser.FindChromium(""); err != nil {
 			runtimetest.RequireComponent(t, fmt.Sprintf("%v: install Debian's chromium (apt-get install chromium)", err))
 		}
 		h = processtest.Harness(t)
@@ -134,7 +136,7 @@ func TestChaos(t *testing.T) {
 	targets := StartTargets(t)
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
 	load := DefaultLoad
-	if cfg.runtime == "docker" {
+	if chromium == "" {
 		load.Browser = 0 // no Chromium in the test images (see SupervisorArgs)
 	}
 	if err := WriteFile(checks, ChecksFile(load, targets)); err != nil {
@@ -142,7 +144,7 @@ func TestChaos(t *testing.T) {
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", runtimetest.FreePorts(t, "127.0.0.1", 1))
 	sys := NewSystem(t, env, tap, jobs, results, dsn, host, schedBin, checks, listen)
-	sys.SupervisorFlags = SupervisorArgs(load.Browser > 0)
+	sys.SupervisorFlags = SupervisorArgs(chromium)
 
 	host.StartSupervisor(TagV1, sys.SupervisorFlags...)
 	host.WaitSettled("", 2*time.Minute)

@@ -53,6 +53,7 @@ type Injector struct {
 	upgrade        *runtimetest.Proc
 	upgradeTag     string
 	schedKilled    bool
+	schedInOutage  bool // the scheduler was started while PostgreSQL was down
 	lastSchedStart time.Time
 	lastSupStart   time.Time
 	// SelfExits are exits of the scheduler or supervisor nobody asked for;
@@ -239,7 +240,7 @@ func (in *Injector) tend() {
 			why := fmt.Sprintf("scheduler pid %d exited by itself after %s: %s", p.Pid(),
 				time.Since(in.lastSchedStart).Round(time.Second), lastLine(p.Stderr()))
 			switch lived := time.Since(in.lastSchedStart); {
-			case in.pgDown && lived < 5*time.Second:
+			case (in.pgDown || in.schedInOutage) && lived < 5*time.Second:
 				in.outcomes["scheduler start refused while PostgreSQL down"]++ // it must open its store
 			case in.pgDown:
 				in.OutageExits = append(in.OutageExits, why)
@@ -290,7 +291,7 @@ func (in *Injector) tend() {
 
 func (in *Injector) restartScheduler() {
 	in.sys.StartScheduler()
-	in.schedKilled = false
+	in.schedKilled, in.schedInOutage = false, in.pgDown
 	in.lastSchedStart = time.Now()
 }
 

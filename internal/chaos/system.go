@@ -66,17 +66,18 @@ func NewSystem(t testing.TB, env *queuetest.Env, tap *Tap, jobs, results queue.P
 
 // SupervisorArgs are the flags given to `supervisor run` on top of
 // runtimetest's: the product's defaults for the workers (concurrency, poll
-// wait, drain), and browser checks on when browsers says (the test images
-// of the Docker runtime hold the worker alone, no Chromium, and a worker
-// asked for browser checks without one refuses to start).
-func SupervisorArgs(browsers bool) []string {
-	concurrency := "0"
-	if browsers {
-		concurrency = "2"
+// wait, drain), and browser checks on Chromium at chromium, off when it
+// is "" (the test images of the Docker runtime hold the worker alone, no
+// Chromium, and a worker asked for browser checks without one refuses to
+// start).
+func SupervisorArgs(chromium string) []string {
+	args := []string{"--concurrency", "0", "--poll-wait", "0s",
+		"--drain-timeout", "5m", "--ready-timeout", "60s", "--reconcile-interval", "2s", "--log-level", "info"}
+	if chromium == "" {
+		return append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
 	}
-	return []string{"--concurrency", "0", "--poll-wait", "0s",
-		"--drain-timeout", "5m", "--ready-timeout", "60s", "--reconcile-interval", "2s",
-		"--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=" + concurrency, "--log-level", "info"}
+	// The workers' environment holds no PATH to find it by.
+	return append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=2", "--worker-env", "CHECKFLEET_CHROMIUM="+chromium)
 }
 
 // StartScheduler starts `scheduler serve`; it does not wait for it.
