@@ -44,7 +44,9 @@ lint:
 ## one package at a time (-p 1), so no benchmark shares the 2 cores with another
 bench:
 	@echo "machine: $$(uname -srm); $$(nproc) cores: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $$(awk '/MemTotal/ {printf "%.0f GiB", $$2/1048576}' /proc/meminfo); $$($(GO) version | cut -d' ' -f3)"
-	$(GO) test -p 1 -run '^$$' -bench . -benchtime $(BENCHTIME) $(BENCH_PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -skip '^BenchmarkWorkerProcess$$' -benchtime $(BENCHTIME) $(BENCH_PKGS)
+	@echo "== worker throughput: 20,000 API checks per run, three runs, the worker's defaults, results counted by run id"
+	$(GO) test -run '^$$' -bench '^BenchmarkWorkerProcess$$' -benchtime 20000x -count 3 -timeout 30m ./cmd/worker/
 
 ## fuzz: each fuzz target for FUZZTIME (seeds alone run in `make test`)
 fuzz:

@@ -35,12 +35,15 @@ func BenchmarkWorkerProcess(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		latency time.Duration
-	}{{"loopback", 0}, {"latency-20ms", 20 * time.Millisecond}} {
-		b.Run(bc.name, func(b *testing.B) { benchmarkWorker(b, bc.latency) })
+		// producers send the jobs, consumers count the results: at 20 ms a
+		// request, four of each would measure the benchmark, not the worker.
+		producers, consumers int
+	}{{"loopback", 0, 4, 4}, {"latency-20ms", 20 * time.Millisecond, 16, 16}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkWorker(b, bc.latency, bc.producers, bc.consumers) })
 	}
 }
 
-func benchmarkWorker(b *testing.B, latency time.Duration) {
+func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers int) {
 	// Every check opens a new connection, so the targets are spread over
 	// eight loopback addresses: one would run out of ephemeral ports to
 	// TIME_WAIT after some 28,000 checks.
@@ -80,9 +83,8 @@ func benchmarkWorker(b *testing.B, latency time.Duration) {
 
 	b.ResetTimer()
 	start := time.Now()
-	counter := countResults(b, env, results.URL, b.N)
+	counter := countResults(b, env, results.URL, b.N, nConsumers)
 	var producers sync.WaitGroup
-	const nProducers = 4
 	for p := range nProducers {
 		producers.Go(func() { produceJobs(b, env, jobs.URL, targets, p, nProducers, b.N) })
 	}
@@ -142,9 +144,9 @@ type resultCount struct {
 	longestGap           time.Duration // the longest time without a new result
 }
 
-// countResults consumes the results queue at url until n distinct run ids
-// have arrived, with four receivers as ingest has.
-func countResults(b *testing.B, env *queuetest.Env, url string, n int) *resultCounter {
+// countResults consumes the results queue at url with receivers loops until
+// n distinct run ids have arrived.
+func countResults(b *testing.B, env *queuetest.Env, url string, n, receivers int) *resultCounter {
 	c := &resultCounter{done: make(chan resultCount, 1)}
 	var (
 		mu   sync.Mutex
@@ -155,7 +157,7 @@ func countResults(b *testing.B, env *queuetest.Env, url string, n int) *resultCo
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	q := queue.New(env.Client, url)
-	for range 4 {
+	for range receivers {
 		go func() {
 			for ctx.Err() == nil {
 				ds, err := q.Receive(ctx, queue.MaxBatch, 20*time.Second)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -114,6 +115,9 @@ func (c *runConfig) validate() error {
 	return errors.Join(errs...)
 }
 
+// workerGCPercent is the worker's GOGC unless the environment sets one.
+const workerGCPercent = 400
+
 func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 	// Register for the second signal before anything can arrive.
 	workCtx, stopWork := cli.SecondSignal()
@@ -124,6 +128,12 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 	log, err := telemetry.NewLogger(stderr, "worker", *c.log)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// The heap is small (tens of MiB) and mostly garbage from SQS
+		// calls and checks: collecting at 5x the live heap instead of 2x
+		// saves some 10% of the CPU a check costs; GOGC overrides it.
+		debug.SetGCPercent(workerGCPercent)
 	}
 	allow, err := netguard.ParseCIDRs(c.allowNet)
 	if err != nil {

@@ -34,7 +34,7 @@ type custody struct {
 
 // custodyCallers is how many SQS requests on held messages may be in
 // flight at once.
-const custodyCallers = 4
+const custodyCallers = 8
 
 // held is one received message.
 type held struct {

@@ -12,27 +12,29 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 )
 
-// resultOutbox sends results in batches. A check's goroutine hands its
-// encoded result over and waits for the verdict; a few senders take what
-// is waiting (without waiting for more, so a lone result goes out at once)
-// and send it with SendMessageBatch. Under load that is one SQS request per
-// ten results instead of ten, and the senders' requests overlap, so the
-// round trip to SQS, not the number of results, sets the pace.
+// resultOutbox sends results in batches. A check's runner hands its encoded
+// result over with what to do once it is sent (or not) and goes on to the
+// next check; a few senders take what is waiting (without waiting for more,
+// so a lone result goes out at once) and send it with SendMessageBatch.
+// Under load that is one SQS request per ten results instead of ten, the
+// senders' requests overlap, and no check slot waits for a round trip to
+// SQS: the round trip, not the number of results, sets the pace.
 type resultOutbox struct {
 	w    *Worker
 	in   chan *outgoingResult
 	done sync.WaitGroup
 }
 
-// outgoingResult is one result waiting to be sent; err receives the verdict.
+// outgoingResult is one result waiting to be sent; done learns the verdict,
+// on the sender's goroutine.
 type outgoingResult struct {
-	out queue.Outgoing
-	err chan error
+	out  queue.Outgoing
+	done func(error)
 }
 
 const (
 	// outboxSenders is how many batches may be in flight at once.
-	outboxSenders = 4
+	outboxSenders = 8
 	// maxBatchBytes bounds the bodies of one batch: SQS refuses a batch
 	// whose messages add up to more than 256 KiB (the limit of every
 	// region, before some raised it to 1 MiB).
@@ -47,12 +49,18 @@ func newResultOutbox(w *Worker) *resultOutbox {
 	return o
 }
 
-// send sends one result and returns nil once SQS has it; an error means it
-// was not sent (queue.Refused tells whether SQS refused it for what it is).
-func (o *resultOutbox) send(out queue.Outgoing) error {
-	r := &outgoingResult{out: out, err: make(chan error, 1)}
-	o.in <- r
-	return <-r.err
+// submit queues one result; done is called with nil once SQS has it, or
+// with why it was not sent (queue.Refused tells whether SQS refused it for
+// what it is). It waits only when the outbox is full.
+func (o *resultOutbox) submit(out queue.Outgoing, done func(error)) {
+	o.in <- &outgoingResult{out: out, done: done}
+}
+
+// sendNow sends one result on the calling goroutine: for a done that sends
+// again (an error result instead of a refused one), which must not wait on
+// a full outbox its own sender is meant to empty.
+func (o *resultOutbox) sendNow(out queue.Outgoing, done func(error)) {
+	o.sendBatch([]*outgoingResult{{out: out, done: done}})
 }
 
 // close stops the senders once every result handed over has its verdict.
@@ -118,9 +126,9 @@ func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 			switch _, refused := queue.Refused(errs[i]); {
 			case errs[i] == nil:
 				o.w.metrics.resultsSent.Inc()
-				r.err <- nil
+				r.done(nil)
 			case refused:
-				r.err <- errs[i]
+				r.done(errs[i])
 			default:
 				o.w.metrics.sqsErrors.WithLabelValues("send_message_batch").Inc()
 				again = append(again, r)
@@ -141,7 +149,7 @@ func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 		return
 	}
 	for _, r := range pending {
-		r.err <- err
+		r.done(err)
 	}
 }
 

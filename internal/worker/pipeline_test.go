@@ -250,18 +250,21 @@ func TestRefusedBatchIsSentOneByOne(t *testing.T) {
 	sink := &stubResults{}
 	w := &Worker{log: zerolog.Nop(), metrics: newMetrics(prometheus.NewRegistry()), results: sink}
 	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 8)}
-	rs := []*outgoingResult{
-		{out: queue.Outgoing{Body: []byte("poison")}, err: make(chan error, 1)},
-		{out: queue.Outgoing{Body: []byte("good-1")}, err: make(chan error, 1)},
-		{out: queue.Outgoing{Body: []byte("good-2")}, err: make(chan error, 1)},
+	verdicts := map[string]error{}
+	var rs []*outgoingResult
+	for _, body := range []string{"poison", "good-1", "good-2"} {
+		rs = append(rs, &outgoingResult{out: queue.Outgoing{Body: []byte(body)}, done: func(err error) { verdicts[body] = err }})
 	}
 	o.sendBatch(rs)
-	if _, refused := queue.Refused(<-rs[0].err); !refused {
+	if len(verdicts) != 3 {
+		t.Fatalf("verdicts %v: want one for each result", verdicts)
+	}
+	if _, refused := queue.Refused(verdicts["poison"]); !refused {
 		t.Error("the poison result was not reported refused")
 	}
-	for _, r := range rs[1:] {
-		if err := <-r.err; err != nil {
-			t.Errorf("%s: %v, want sent", r.out.Body, err)
+	for _, body := range []string{"good-1", "good-2"} {
+		if err := verdicts[body]; err != nil {
+			t.Errorf("%s: %v, want sent", body, err)
 		}
 	}
 	if len(sink.requests) != 4 {

@@ -62,13 +62,21 @@ type Worker struct {
 	typed   map[check.Type]*semaphore.Weighted // TypeConcurrency
 	custody *custody
 	outbox  *resultOutbox
-	jobs    sync.WaitGroup
+	work    chan receivedJob // received jobs, to the runners
+	jobs    sync.WaitGroup   // the runners
 
 	prepared atomic.Bool
 	draining atomic.Bool
 	failing  atomic.Int32 // consecutive failed receives, over all queues
 	recvLog  zerolog.Logger
 	hardCtx  context.Context // ends the checks; set by Run before any receive
+}
+
+// receivedJob is a received job on its way to a runner.
+type receivedJob struct {
+	q *jobQueue
+	h *held
+	d queue.Delivery
 }
 
 type jobQueue struct {
@@ -161,6 +169,18 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	custodyDone := make(chan struct{})
 	go func() { defer close(custodyDone); w.custody.run() }()
 	w.outbox = newResultOutbox(w)
+	// One runner per slot, for the worker's life: a check's goroutine keeps
+	// the stack the SDK and net/http grew, where a goroutine per job would
+	// grow it again for every check.
+	w.work = make(chan receivedJob, w.cfg.Concurrency)
+	for range w.cfg.Concurrency {
+		w.jobs.Go(func() {
+			for j := range w.work {
+				w.handle(fetchCtx, w.hardCtx, j.q, j.h, j.d)
+				w.slots.Release(1)
+			}
+		})
+	}
 
 	var receivers sync.WaitGroup
 	for _, q := range w.sources {
@@ -180,6 +200,7 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	defer timer.Stop()
 
 	receivers.Wait()
+	close(w.work)
 	w.jobs.Wait()
 	w.outbox.close()
 	w.custody.close()
@@ -220,11 +241,11 @@ func newBackoff() *backoff.ExponentialBackOff {
 }
 
 // receiversPerQueue is how many receive loops share each jobs queue: one
-// per 16 slots, at most 4. A receive brings at most ten jobs and takes a
+// per 10 slots, at most 8. A receive brings at most ten jobs and takes a
 // round trip to SQS (tens of milliseconds), so one loop alone would cap a
 // worker at some hundreds of checks a second whatever its concurrency.
 func (w *Worker) receiversPerQueue() int {
-	return min(max(1, w.cfg.Concurrency/16), 4)
+	return min(max(1, w.cfg.Concurrency/10), 8)
 }
 
 // receive long-polls q for as many jobs as there are free slots, until
@@ -271,10 +292,8 @@ func (w *Worker) receive(fetchCtx context.Context, q *jobQueue) {
 				w.slots.Release(1)
 				continue
 			}
-			w.jobs.Go(func() {
-				defer w.slots.Release(1)
-				w.handle(fetchCtx, w.hardCtx, q, h, d)
-			})
+			// A slot is held, so a runner is free or about to be.
+			w.work <- receivedJob{q: q, h: h, d: d}
 		}
 	}
 }
@@ -329,13 +348,7 @@ func (w *Worker) handle(fetchCtx, ctx context.Context, q *jobQueue, h *held, d q
 		w.custody.release(h, 0, "cancelled")
 		return
 	}
-	if err := w.sendResult(res); err != nil {
-		w.recvLog.Error().Err(err).Str("run_id", job.RunID).Str("check_id", job.CheckID).
-			Msg("result not sent; job handed back to be run again")
-		w.custody.release(h, 0, "result_not_sent")
-		return
-	}
-	w.custody.deleteJob(h)
+	w.deliver(res, h)
 }
 
 // typeSlot takes a slot of typ's TypeConcurrency, waiting for one until
@@ -408,40 +421,55 @@ func (w *Worker) run(ctx context.Context, job message.Job) (res check.Result) {
 	return p.Probe(ctx, job.Check)
 }
 
-// sendResult sends res, or, when res cannot be encoded or SQS refuses it,
-// an error result for the same run saying why (message.ErrorResult), so the
-// run is recorded once either way. A result too large for SQS is first sent
-// without its screenshot. It returns an error only when nothing was sent
-// because the results queue did not take it (unreachable, throttled, gone):
-// then the job is handed back to be run again.
-func (w *Worker) sendResult(res check.Result) error {
+// deliver sends res and then settles its job: deleted once the result is
+// sent. When res cannot be encoded or SQS refuses it, an error result for
+// the same run says why (message.ErrorResult), so the run is recorded once
+// either way; a result too large for SQS is first sent without its
+// screenshot. Only a results queue that does not take the result
+// (unreachable, throttled, gone) hands the job back to be run again. It
+// returns once the result is queued in the outbox.
+func (w *Worker) deliver(res check.Result, h *held) {
 	body, err := w.encodeResult(res)
 	if err != nil {
 		w.metrics.resultsReplaced.WithLabelValues("not_encodable").Inc()
 		w.log.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
 			Msg("result could not be encoded; sending an error result instead")
-		return w.sendErrorResult(res, "worker: the result could not be encoded: "+err.Error())
+		w.deliverError(res, h, "worker: the result could not be encoded: "+err.Error(), w.outbox.submit)
+		return
 	}
-	err = w.sendBody(body)
-	if reason, refused := queue.Refused(err); refused {
-		w.metrics.resultsReplaced.WithLabelValues("refused").Inc()
-		w.log.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
-			Msg("SQS refused the result; sending an error result instead")
-		return w.sendErrorResult(res, "worker: SQS refused the result: "+reason)
-	}
-	return err
+	w.outbox.submit(w.outgoing(body), func(err error) {
+		if reason, refused := queue.Refused(err); refused {
+			w.metrics.resultsReplaced.WithLabelValues("refused").Inc()
+			w.log.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
+				Msg("SQS refused the result; sending an error result instead")
+			w.deliverError(res, h, "worker: SQS refused the result: "+reason, w.outbox.sendNow)
+			return
+		}
+		w.settleSent(res, h, err)
+	})
 }
 
-// sendErrorResult sends the error result of res's run with reason.
-func (w *Worker) sendErrorResult(res check.Result, reason string) error {
+// deliverError sends the error result of res's run with reason through
+// send, then settles the job.
+func (w *Worker) deliverError(res check.Result, h *held, reason string, send func(queue.Outgoing, func(error))) {
 	body, err := w.encodeResult(message.ErrorResult(res, reason))
 	if err != nil {
-		return fmt.Errorf("encode the error result instead: %w", err)
+		w.settleSent(res, h, fmt.Errorf("encode the error result instead: %w", err))
+		return
 	}
-	if err := w.sendBody(body); err != nil {
-		return fmt.Errorf("send the error result instead: %w", err)
+	send(w.outgoing(body), func(err error) { w.settleSent(res, h, err) })
+}
+
+// settleSent deletes the job of a sent result, or hands it back when its
+// result could not be sent (err).
+func (w *Worker) settleSent(res check.Result, h *held, err error) {
+	if err != nil {
+		w.recvLog.Error().Err(err).Str("run_id", res.RunID).Str("check_id", res.CheckID).
+			Msg("result not sent; job handed back to be run again")
+		w.custody.release(h, 0, "result_not_sent")
+		return
 	}
-	return nil
+	w.custody.deleteJob(h)
 }
 
 // encodeResult encodes res at the configured schema, without its
@@ -460,9 +488,8 @@ func (w *Worker) encodeResult(res check.Result) ([]byte, error) {
 	return body, nil
 }
 
-// sendBody sends an encoded result through the outbox (in a batch, with
-// retries unless SQS refuses it, see queue.Refused).
-func (w *Worker) sendBody(body []byte) error {
+// outgoing is an encoded result as a message, with its schema attribute.
+func (w *Worker) outgoing(body []byte) queue.Outgoing {
 	schema := message.SchemaID(message.KindResult, w.cfg.ResultSchema)
-	return w.outbox.send(queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}})
+	return queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: schema}}
 }
