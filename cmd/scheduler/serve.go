@@ -11,6 +11,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/controlplane"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/store"
 	"github.com/checkfleet/checkfleet/internal/store/storeurl"
 	"github.com/checkfleet/checkfleet/internal/telemetry"
 )
@@ -109,7 +114,7 @@ func serveCommand(stderr io.Writer) *ffcli.Command {
 				cfg.Jobs[loc] = queue.New(client, u)
 			}
 			cfg.Results = queue.New(client, *results)
-			st, err := storeurl.Open(ctx, *storeURL)
+			st, err := openStore(ctx, *storeURL, log)
 			if err != nil {
 				return err
 			}
@@ -140,4 +145,24 @@ func serveCommand(stderr io.Writer) *ffcli.Command {
 			return cp.Serve(ctx, ln, reg)
 		}),
 	}
+}
+
+// openStore opens the store, waiting for it with backoff while it does not
+// answer (a scheduler restarted during a database outage starts once the
+// database is back, rather than exiting for its supervisor to retry). A
+// store that answers wrongly (a bad URL, password or schema) fails at once.
+func openStore(ctx context.Context, rawURL string, log zerolog.Logger) (store.Store, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = 500*time.Millisecond, 15*time.Second
+	return backoff.Retry(ctx, func() (store.Store, error) {
+		st, err := storeurl.Open(ctx, rawURL)
+		if errors.Is(err, store.ErrUnavailable) {
+			log.Warn().Err(err).Msg("store unavailable; waiting for it before starting")
+			return nil, err
+		}
+		if err != nil {
+			return nil, backoff.Permanent(err)
+		}
+		return st, nil
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(0))
 }

@@ -27,6 +27,11 @@ var ErrNotFound = errors.New("not found")
 // lease name, Maintain's cut-offs in the wrong order. Nothing is written.
 var ErrInvalid = errors.New("invalid")
 
+// ErrUnavailable is returned, wrapped, by an Open whose database did not
+// answer (a server down or not yet up, refused connections): opening again
+// later may work, unlike with a wrong URL, password or schema.
+var ErrUnavailable = errors.New("store unavailable")
+
 // ErrLeaseLost is returned by a write made under a lease that its holder no
 // longer holds (it expired and another scheduler took it). The write is not
 // applied.

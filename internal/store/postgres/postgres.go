@@ -57,9 +57,26 @@ func Open(ctx context.Context, connString string) (*Store, error) {
 	s := &Store{pool: pool}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
+		if unavailable(err) {
+			return nil, fmt.Errorf("open postgres %s: %w: %w", where(cfg), store.ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("open postgres %s: %w", where(cfg), err)
 	}
 	return s, nil
+}
+
+// unavailable reports whether err says the server did not answer (yet):
+// worth waiting for, unlike a wrong password, a missing database or a
+// schema this build cannot read, which the server answers with an error.
+func unavailable(err error) bool {
+	if _, connecting := errors.AsType[*pgconn.ConnectError](err); !connecting {
+		return false
+	}
+	if pgErr, answered := errors.AsType[*pgconn.PgError](err); answered {
+		// 57P03: the server is starting up, or shutting down.
+		return pgErr.Code == "57P03"
+	}
+	return true
 }
 
 // Close closes the pool.

@@ -2,6 +2,7 @@ package storeurl_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +100,27 @@ func TestBadURLs(t *testing.T) {
 		if strings.Contains(msg, "secret") {
 			t.Errorf("Open(%q) = %q shows the password", tt.url, msg)
 		}
+	}
+}
+
+// A PostgreSQL that does not answer is store.ErrUnavailable (the scheduler
+// waits for it); one that answers with an error is not.
+func TestPostgresDownIsUnavailable(t *testing.T) {
+	url := pgtest.StartDurable(t)
+	if err := pgtest.StopServer(true); err != nil {
+		t.Fatal(err)
+	}
+	_, err := storeurl.Open(ctx, url)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("open with the server stopped: %v; want store.ErrUnavailable", err)
+	}
+	if err := pgtest.StartServer(true); err != nil {
+		t.Fatal(err)
+	}
+	open(t, url).Close()
+
+	missing := strings.Replace(url, "/checkfleet_test_", "/no_such_database_", 1)
+	if _, err := storeurl.Open(ctx, missing); err == nil || errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("open of a missing database: %v; want an error that is not store.ErrUnavailable", err)
 	}
 }
