@@ -28,17 +28,16 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // outageRig is Run on a results queue whose redrive policy dead-letters a
 // result on its third receive, into a real store.
 type outageRig struct {
-	t     *testing.T
-	env   *queuetest.Env
-	p     queue.Provisioned
-	q     *queue.Queue
-	st    store.Store
-	in    *ingest.Ingester
-	reg   *prometheus.Registry
-	runs  []string
-	stop  context.CancelFunc
-	done  chan error
-	extra int
+	t    *testing.T
+	env  *queuetest.Env
+	p    queue.Provisioned
+	q    *queue.Queue
+	st   store.Store
+	in   *ingest.Ingester
+	reg  *prometheus.Registry
+	runs []string
+	stop context.CancelFunc
+	done chan error
 }
 
 func newOutageRig(t *testing.T, storeURL string, visibility time.Duration) *outageRig {
