@@ -9,8 +9,9 @@
 //     ChangeMessageVisibilityBatch per queue per beat) well before it runs
 //     out, so a check longer than the queue's visibility timeout is never run
 //     twice at once.
-//   - Undecodable: a job of a newer schema than this worker reads is handed
-//     back with a short visibility delay for a newer worker; a malformed job
+//   - Undecodable: a job of a newer schema than this worker reads is
+//     replaced by a delayed copy for a newer worker (queue.Holdback: a
+//     hand-back would count toward maxReceiveCount); a malformed job
 //     is never deleted: it becomes visible again after a short delay and the
 //     queue's redrive policy moves it to the dead-letter queue. It is logged
 //     once (on its first receive), with its message id.
@@ -19,9 +20,18 @@
 //     after it is decoded; its check's clock starts only then. The heartbeat
 //     keeps it hidden while it waits, and a drain hands it back at once, as
 //     a job not started.
-//   - Done: the result is sent to the results queue, then the job is deleted
-//     (batched). A result that cannot be sent releases the job (visibility
+//   - Done: the result goes to the outbox, and the check's slot is free at
+//     once; the outbox sends results in batches (SendMessageBatch) and
+//     then deletes their jobs (batched). A result SQS refuses, or one that
+//     cannot be encoded, is answered with an error result for the run; a
+//     result the results queue does not take releases the job (visibility
 //     0) so it is redelivered.
+//
+// Every SQS call overlaps with the others: one receive loop per ten slots
+// (at most eight per queue), several result batches and several settling
+// requests in flight, so a round trip to SQS (tens of milliseconds) does
+// not serialise the worker. Custody keeps a message out of two requests at
+// once: its release waits for an extension already in flight.
 //
 // Stopping has two phases (river's StartWorkContext shape): cancelling the
 // fetch context starts the drain — no new receives, an open long poll is
