@@ -464,10 +464,7 @@ func (in *Ingester) oneByOne(ctx context.Context, results []check.Result, receip
 }
 
 func decode(d queue.Delivery) (check.Result, error) {
-	if err := message.CheckAttribute(d.Attributes[message.SchemaAttribute], d.Body); err != nil {
-		return check.Result{}, err
-	}
-	r, _, err := message.DecodeResult(d.Body)
+	r, _, err := message.DecodeResultMessage(d.Attributes[message.SchemaAttribute], d.Body)
 	return complete(r), err
 }
 

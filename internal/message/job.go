@@ -98,6 +98,20 @@ func DecodeJob(body []byte) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	return decodeJob(env)
+}
+
+// DecodeJobMessage is CheckAttribute then DecodeJob for a job as SQS
+// delivers it (attr is its SchemaAttribute), parsing the body once.
+func DecodeJobMessage(attr string, body []byte) (Job, error) {
+	env, err := openMessage(attr, body, KindJob)
+	if err != nil {
+		return Job{}, err
+	}
+	return decodeJob(env)
+}
+
+func decodeJob(env envelope) (Job, error) {
 	r, o := env.root.r, env.root
 	var j Job
 	var rename func(string) string
@@ -134,12 +148,7 @@ func CheckAttribute(attr string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	switch attr {
-	case env.schema, "":
-		return nil
-	}
-	return &MalformedError{Schema: env.schema, Offset: -1,
-		Reason: fmt.Sprintf("SQS message attribute %s=%q does not match the body's schema %q", SchemaAttribute, attr, env.schema)}
+	return env.matches(attr)
 }
 
 // checkJob checks the envelope fields both directions demand; it returns

@@ -40,24 +40,58 @@ func open(body []byte, want Kind) (envelope, error) {
 	if err != nil {
 		return env, err
 	}
+	return env, env.is(want)
+}
+
+// is checks env is of kind want and of a supported version.
+func (env envelope) is(want Kind) error {
 	if env.kind != want {
-		return env, &MalformedError{Schema: env.schema, Path: "schema", Offset: -1,
+		return &MalformedError{Schema: env.schema, Path: "schema", Offset: -1,
 			Reason: fmt.Sprintf("is a %s schema, want checkfleet.%s/vN", env.kind, want)}
 	}
 	if !IsSupported(env.kind, env.version) {
-		return env, &UnsupportedVersionError{Schema: env.schema}
+		return &UnsupportedVersionError{Schema: env.schema}
 	}
-	return env, nil
+	return nil
+}
+
+// openMessage is open for a message as SQS delivers it, with attr its
+// SchemaAttribute (see CheckAttribute): the body is parsed once.
+func openMessage(attr string, body []byte, want Kind) (envelope, error) {
+	env, err := parse(body)
+	if err != nil {
+		return env, err
+	}
+	if err := env.matches(attr); err != nil {
+		return env, err
+	}
+	return env, env.is(want)
+}
+
+// matches checks the SQS message attribute SchemaAttribute against the
+// body's schema: a missing one is accepted, another one is malformed.
+func (env envelope) matches(attr string) error {
+	switch attr {
+	case env.schema, "":
+		return nil
+	}
+	return &MalformedError{Schema: env.schema, Offset: -1,
+		Reason: fmt.Sprintf("SQS message attribute %s=%q does not match the body's schema %q", SchemaAttribute, attr, env.schema)}
 }
 
 // parse checks body is one JSON object and reads its schema id, of any kind
 // and version.
 func parse(body []byte) (envelope, error) {
-	// A first pass into a RawMessage validates the whole input and reports
-	// syntax errors with their byte offset; a json.Decoder would report a
-	// truncated body as a bare io.ErrUnexpectedEOF.
-	var raw json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	// A first pass validates the whole input (one JSON value, nothing
+	// after it) without allocating; only an invalid one is parsed again
+	// for its error, with the byte offset a json.Decoder would not give
+	// (it reports a truncated body as a bare io.ErrUnexpectedEOF).
+	if !json.Valid(body) {
+		var raw json.RawMessage
+		err := json.Unmarshal(body, &raw)
+		if err == nil {
+			err = errors.New("not a single JSON value")
+		}
 		merr := &MalformedError{Offset: -1, Reason: "invalid JSON: " + err.Error(), Err: err}
 		if serr, ok := errors.AsType[*json.SyntaxError](err); ok {
 			merr.Offset = serr.Offset

@@ -52,6 +52,20 @@ func DecodeResult(body []byte) (check.Result, string, error) {
 	if err != nil {
 		return check.Result{}, "", err
 	}
+	return decodeResult(env)
+}
+
+// DecodeResultMessage is CheckAttribute then DecodeResult for a result as
+// SQS delivers it (attr is its SchemaAttribute), parsing the body once.
+func DecodeResultMessage(attr string, body []byte) (check.Result, string, error) {
+	env, err := openMessage(attr, body, KindResult)
+	if err != nil {
+		return check.Result{}, "", err
+	}
+	return decodeResult(env)
+}
+
+func decodeResult(env envelope) (check.Result, string, error) {
 	var r check.Result
 	switch env.version {
 	case V1:

@@ -375,10 +375,7 @@ func (w *Worker) typeSlot(fetchCtx, ctx context.Context, typ check.Type) (releas
 }
 
 func decode(d queue.Delivery) (message.Job, error) {
-	if err := message.CheckAttribute(d.Attributes[message.SchemaAttribute], d.Body); err != nil {
-		return message.Job{}, err
-	}
-	return message.DecodeJob(d.Body)
+	return message.DecodeJobMessage(d.Attributes[message.SchemaAttribute], d.Body)
 }
 
 // run runs the job's check and fills in what the worker knows of the run.
