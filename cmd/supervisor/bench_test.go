@@ -32,7 +32,9 @@ func BenchmarkUpgradeFiveSlots(b *testing.B) {
 			hs := h.new(b)
 			runtimetest.PublishAll(b, hs)
 			x := runtimetest.NewHost(b, hs, launch)
-			x.StartSupervisor(runtimetest.TagV1, "--concurrency", "8")
+			// The product's defaults (a 20 s poll among them: a drain waits
+			// for an open poll), as users run it.
+			x.StartSupervisor(runtimetest.TagV1, runtimetest.ProductDefaults()...)
 			x.WaitSettled("", time.Minute)
 			load := runtimetest.StartLoad(b, x, 100*time.Millisecond, 1, 2*time.Second)
 			time.Sleep(3 * time.Second) // let checks pile up in flight: the measured condition, not synchronisation
@@ -45,7 +47,7 @@ func BenchmarkUpgradeFiveSlots(b *testing.B) {
 				if i%2 == 1 {
 					tag = runtimetest.TagV1
 				}
-				code, out, stderr := x.CLI("upgrade", "--tag", tag, "--ready-timeout", "30s", "--drain-timeout", "30s", "--output", "json")
+				code, out, stderr := x.CLI("upgrade", "--tag", tag, "--output", "json")
 				if code != 0 {
 					b.Fatalf("upgrade: exit %d\n%s\n%s", code, out, stderr)
 				}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
@@ -72,8 +71,7 @@ func NewSystem(t testing.TB, env *queuetest.Env, tap *Tap, jobs, results queue.P
 // Chromium, and a worker asked for browser checks without one refuses to
 // start).
 func SupervisorArgs(chromium string) []string {
-	args := []string{"--concurrency", "0", "--poll-wait", "0s", "--worker-max-check-timeout", "0s",
-		"--worker-drain-timeout", (check.MaxTimeout + 30*time.Second).String(), "--drain-timeout", "5m", "--ready-timeout", "60s", "--reconcile-interval", "2s", "--log-level", "info"}
+	args := append(runtimetest.ProductDefaults(), "--log-level", "info")
 	if chromium == "" {
 		return append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
 	}

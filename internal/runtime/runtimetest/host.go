@@ -89,6 +89,18 @@ func (x *Host) OwnLabels() map[string]string {
 	return map[string]string{supervisor.LabelManagedBy: supervisor.ManagedBy, supervisor.LabelSupervisor: x.Name}
 }
 
+// ProductDefaults are `supervisor run` flags that put a host's supervisor
+// and its workers back on the product's defaults (concurrency, the 20 s
+// poll, the drains, the ready timeout, the reconcile interval) over the
+// quick settings of RunArgs: for benchmarks and the chaos suite, which
+// must measure what users get.
+func ProductDefaults() []string {
+	d := supervisor.DefaultConfig()
+	return []string{"--concurrency", "0", "--poll-wait", "0s", "--worker-max-check-timeout", "0s",
+		"--worker-drain-timeout", d.Worker.DrainTimeout.String(), "--drain-timeout", d.DrainTimeout.String(),
+		"--ready-timeout", d.ReadyTimeout.String(), "--reconcile-interval", d.ReconcileInterval.String()}
+}
+
 // RunArgs are the `supervisor run` arguments of this host.
 func (x *Host) RunArgs(tag string, extra ...string) []string {
 	args := []string{"run", "--image", x.h.Repo, "--tag", tag, "--slots", strconv.Itoa(Slots),
