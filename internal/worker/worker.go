@@ -59,11 +59,13 @@ type Worker struct {
 	results ResultSink
 	probers map[check.Type]Prober
 	slots   *semaphore.Weighted
-	typed   map[check.Type]*semaphore.Weighted // TypeConcurrency
-	custody *custody
-	outbox  *resultOutbox
-	work    chan receivedJob // received jobs, to the runners
-	jobs    sync.WaitGroup   // the runners
+	// gathering lets one receiver at a time take its batch of slots.
+	gathering sync.Mutex
+	typed     map[check.Type]*semaphore.Weighted // TypeConcurrency
+	custody   *custody
+	outbox    *resultOutbox
+	work      chan receivedJob // received jobs, to the runners
+	jobs      sync.WaitGroup   // the runners
 
 	prepared atomic.Bool
 	draining atomic.Bool
@@ -298,18 +300,36 @@ func (w *Worker) receive(fetchCtx context.Context, q *jobQueue) {
 	}
 }
 
-// acquireSlots waits for at least one free slot and takes up to a full
-// batch of them.
+// acquireSlots waits for at least one free slot and takes up to a batch
+// of them (ten, or Concurrency when smaller). A worker with fewer free
+// slots than that is busy: checks end and free slots all the time, so it
+// waits up to gatherWindow for the rest of a batch. Receivers gather one at
+// a time, each taking a batch, so a saturated worker receives ten jobs a
+// request instead of one per freed slot.
 func (w *Worker) acquireSlots(ctx context.Context) (int, error) {
+	w.gathering.Lock()
+	defer w.gathering.Unlock()
 	if err := w.slots.Acquire(ctx, 1); err != nil {
 		return 0, err
 	}
+	batch := min(queue.MaxBatch, w.cfg.Concurrency)
 	n := 1
-	for n < queue.MaxBatch && w.slots.TryAcquire(1) {
+	for n < batch && w.slots.TryAcquire(1) {
 		n++
+	}
+	if n < batch {
+		wait, cancel := context.WithTimeout(ctx, gatherWindow)
+		for n < batch && w.slots.Acquire(wait, 1) == nil {
+			n++
+		}
+		cancel()
 	}
 	return n, nil
 }
+
+// gatherWindow is how long a busy worker waits for a batch of free slots
+// before it receives with the slots it has.
+const gatherWindow = 5 * time.Millisecond
 
 // handle takes one received job to its end: a result sent and the job
 // deleted, or the job handed back. fetchCtx ending (a drain) releases a job
