@@ -24,8 +24,10 @@
 //     once; the outbox sends results in batches (SendMessageBatch) and
 //     then deletes their jobs (batched). A result SQS refuses, or one that
 //     cannot be encoded, is answered with an error result for the run; a
-//     result the results queue does not take releases the job (visibility
-//     0) so it is redelivered.
+//     result the results queue does not take (an outage) is retried with
+//     backoff while its job stays hidden and the worker reports not ready,
+//     and only the hard stop releases the job (visibility 0) for another
+//     worker: an outage never counts receives toward the dead-letter queue.
 //
 // Every SQS call overlaps with the others: one receive loop per ten slots
 // (at most eight per queue), several result batches and several settling

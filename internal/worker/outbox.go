@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/queue"
 )
@@ -22,6 +23,8 @@ import (
 type resultOutbox struct {
 	w    *Worker
 	in   chan *outgoingResult
+	stop context.Context // the hard stop: results not sent by then are given up
+	log  zerolog.Logger
 	done sync.WaitGroup
 }
 
@@ -41,8 +44,8 @@ const (
 	maxBatchBytes = 256 << 10
 )
 
-func newResultOutbox(w *Worker) *resultOutbox {
-	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 256)}
+func newResultOutbox(w *Worker, stop context.Context) *resultOutbox {
+	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 256), stop: stop, log: sampled(w.log)}
 	for range outboxSenders {
 		o.done.Go(o.sendLoop)
 	}
@@ -100,13 +103,16 @@ func (o *resultOutbox) gather(first *outgoingResult) []*outgoingResult {
 }
 
 // sendBatch sends rs, retrying the request and the entries SQS could not
-// take for now (throttling, an internal error) a few times with backoff.
-// A refused entry is not retried: no retry changes it.
+// take for now (throttling, an outage, a missing queue) with backoff until
+// they are taken or the worker's hard stop: meanwhile custody keeps their
+// jobs hidden, so an outage of the results queue delays results but never
+// counts a receive toward the jobs' dead-letter queue. A refused entry is
+// not retried: no retry changes it.
 func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = 100 * time.Millisecond
+	bo.InitialInterval, bo.MaxInterval = 100*time.Millisecond, 30*time.Second
 	pending := rs
-	_, err := backoff.Retry(context.Background(), func() (struct{}, error) {
+	_, err := backoff.Retry(o.stop, func() (struct{}, error) {
 		outs := make([]queue.Outgoing, len(pending))
 		for i, r := range pending {
 			outs[i] = r.out
@@ -119,8 +125,10 @@ func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 			if _, refused := queue.Refused(err); refused {
 				return struct{}{}, backoff.Permanent(err)
 			}
+			o.failed(err, len(outs))
 			return struct{}{}, err
 		}
+		o.w.sendFailing.Store(0)
 		var again []*outgoingResult
 		for i, r := range pending {
 			switch _, refused := queue.Refused(errs[i]); {
@@ -139,7 +147,7 @@ func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 			return struct{}{}, fmt.Errorf("%d of %d results not taken: %w", len(pending), len(outs), firstError(errs))
 		}
 		return struct{}{}, nil
-	}, backoff.WithBackOff(bo), backoff.WithMaxTries(3), backoff.WithMaxElapsedTime(20*time.Second))
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(0))
 	if _, refused := queue.Refused(err); refused && len(pending) > 1 {
 		// The request as a whole was refused: one result must not take
 		// the others down with it, so each goes alone.
@@ -151,6 +159,14 @@ func (o *resultOutbox) sendBatch(rs []*outgoingResult) {
 	for _, r := range pending {
 		r.done(err)
 	}
+}
+
+// failed notes a request that did not get results through: the worker is
+// not ready while they fail.
+func (o *resultOutbox) failed(err error, results int) {
+	n := o.w.sendFailing.Add(1)
+	o.log.Warn().Err(err).Int("results", results).Int32("attempts", n).
+		Msg("results queue does not take results; holding their jobs and retrying")
 }
 
 func firstError(errs []error) error {

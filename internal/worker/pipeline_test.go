@@ -249,7 +249,7 @@ func (s *stubResults) SendBatch(_ context.Context, ms []queue.Outgoing) ([]error
 func TestRefusedBatchIsSentOneByOne(t *testing.T) {
 	sink := &stubResults{}
 	w := &Worker{log: zerolog.Nop(), metrics: newMetrics(prometheus.NewRegistry()), results: sink}
-	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 8)}
+	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 8), stop: context.Background(), log: zerolog.Nop()}
 	verdicts := map[string]error{}
 	var rs []*outgoingResult
 	for _, body := range []string{"poison", "good-1", "good-2"} {

@@ -70,8 +70,11 @@ type Worker struct {
 	prepared atomic.Bool
 	draining atomic.Bool
 	failing  atomic.Int32 // consecutive failed receives, over all queues
-	recvLog  zerolog.Logger
-	hardCtx  context.Context // ends the checks; set by Run before any receive
+	// sendFailing counts consecutive result batches the results queue
+	// did not take.
+	sendFailing atomic.Int32
+	recvLog     zerolog.Logger
+	hardCtx     context.Context // ends the checks; set by Run before any receive
 }
 
 // receivedJob is a received job on its way to a runner.
@@ -131,6 +134,8 @@ func (w *Worker) Ready() error {
 		return errors.New("jobs queues have not answered yet")
 	case w.failing.Load() >= 3:
 		return fmt.Errorf("last %d receives failed", w.failing.Load())
+	case w.sendFailing.Load() >= 3:
+		return fmt.Errorf("results queue: last %d sends failed; their jobs are held", w.sendFailing.Load())
 	}
 	for typ, p := range w.probers {
 		if r, ok := p.(interface{ Ready() error }); ok {
@@ -170,7 +175,7 @@ func (w *Worker) Run(fetchCtx, workCtx context.Context) error {
 	w.custody = newCustody(w, max(beat/3, 200*time.Millisecond))
 	custodyDone := make(chan struct{})
 	go func() { defer close(custodyDone); w.custody.run() }()
-	w.outbox = newResultOutbox(w)
+	w.outbox = newResultOutbox(w, hardCtx)
 	// One runner per slot, for the worker's life: a check's goroutine keeps
 	// the stack the SDK and net/http grew, where a goroutine per job would
 	// grow it again for every check.
@@ -442,9 +447,10 @@ func (w *Worker) run(ctx context.Context, job message.Job) (res check.Result) {
 // sent. When res cannot be encoded or SQS refuses it, an error result for
 // the same run says why (message.ErrorResult), so the run is recorded once
 // either way; a result too large for SQS is first sent without its
-// screenshot. Only a results queue that does not take the result
-// (unreachable, throttled, gone) hands the job back to be run again. It
-// returns once the result is queued in the outbox.
+// screenshot. A results queue that does not take the result (unreachable,
+// throttled, gone) is retried, the job held, until the worker's hard stop;
+// only then is the job handed back to be run again. It returns once the
+// result is queued in the outbox.
 func (w *Worker) deliver(res check.Result, h *held) {
 	body, err := w.encodeResult(res)
 	if err != nil {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -254,7 +255,10 @@ func TestDrainFinishesInFlightAndReleasesTheRest(t *testing.T) {
 }
 
 // A result that cannot be sent leaves the job to be run again.
-func TestResultNotSentReleasesJob(t *testing.T) {
+// A results queue that does not take results holds their jobs (hidden,
+// never received again) and makes the worker not ready; the hard stop
+// hands them back.
+func TestResultNotSentHoldsTheJobUntilTheHardStop(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer target.Close()
 	r := newRig(t, queue.Spec{VisibilityTimeout: 5 * time.Minute}, nil)
@@ -262,13 +266,67 @@ func TestResultNotSentReleasesJob(t *testing.T) {
 	r.w.results = queue.New(r.env.Client, r.results.URL+"-gone")
 	r.start()
 	r.sendJob(apiJob("run-1", target.URL, 5*time.Second), message.V2)
-	queuetest.Eventually(t, 30*time.Second, "job released", func() bool {
-		return testutil.ToFloat64(r.w.metrics.released.WithLabelValues("result_not_sent")) >= 1
+	queuetest.Eventually(t, 30*time.Second, "worker not ready for its failing results", func() bool {
+		err := r.w.Ready()
+		return err != nil && strings.Contains(err.Error(), "results queue")
 	})
+	if c := r.env.Counts(t, r.jobs.URL); c.NotVisible != 1 {
+		t.Fatalf("jobs queue %+v, want the job held in flight", c)
+	}
 	r.stop()
+	r.kill()
 	r.wait()
-	if c := r.env.Counts(t, r.jobs.URL); c.Total() != 1 {
-		t.Fatalf("jobs queue %+v, want the job still there", c)
+	if v := testutil.ToFloat64(r.w.metrics.released.WithLabelValues("result_not_sent")); v != 1 {
+		t.Errorf("%v jobs released as result_not_sent, want 1", v)
+	}
+	if c := r.env.Counts(t, r.jobs.URL); c.Visible != 1 {
+		t.Fatalf("jobs queue %+v, want the job back, visible", c)
+	}
+}
+
+// flakySink fails its first n requests, then is the real results queue.
+type flakySink struct {
+	*queue.Queue
+	mu   sync.Mutex
+	left int
+}
+
+func (f *flakySink) SendBatch(ctx context.Context, ms []queue.Outgoing) ([]error, error) {
+	f.mu.Lock()
+	fail := f.left > 0
+	f.left--
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("results queue unavailable")
+	}
+	return f.Queue.SendBatch(ctx, ms)
+}
+
+// Results the results queue refused for a while are sent once it takes
+// them again: one result, and the job received once and deleted.
+func TestResultsOutliveAResultsQueueOutage(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer target.Close()
+	r := newRig(t, queue.Spec{VisibilityTimeout: 5 * time.Minute, MaxReceiveCount: 2}, nil)
+	r.w.results = &flakySink{Queue: queue.New(r.env.Client, r.results.URL), left: 5}
+	r.start()
+	r.sendJob(apiJob("run-1", target.URL, 5*time.Second), message.V2)
+	got := map[string]check.Result{}
+	queuetest.Eventually(t, 60*time.Second, "the result, after the outage", func() bool {
+		r.collect(got)
+		return len(got) == 1
+	})
+	queuetest.Eventually(t, 10*time.Second, "the job deleted", func() bool {
+		return r.env.Counts(t, r.jobs.URL).Total() == 0
+	})
+	if err := r.w.Ready(); err != nil {
+		t.Errorf("worker not ready after the outage: %v", err)
+	}
+	if v := testutil.ToFloat64(r.w.metrics.received.WithLabelValues(r.jobs.URL)); v != 1 {
+		t.Errorf("job received %v times, want once", v)
+	}
+	if c := r.env.Counts(t, r.jobs.DLQURL); c.Total() != 0 {
+		t.Errorf("jobs DLQ %+v, want empty", c)
 	}
 }
 
