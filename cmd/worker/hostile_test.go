@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,40 +12,10 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
+	"github.com/checkfleet/checkfleet/internal/probe/httpprobe/httpprobetest"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 )
-
-// rawTarget answers every connection on loopback with response, written as
-// is after the request head, until the test ends.
-func rawTarget(t *testing.T, response string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			br := bufio.NewReader(conn)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			_, _ = io.WriteString(conn, response)
-			conn.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
 
 // hostileCase is a check against a target that answers with a status line
 // or text SQS cannot carry as is.
@@ -67,9 +35,9 @@ func TestWorkerCheckPrintsHostileResults(t *testing.T) {
 	}))
 	defer odd.Close()
 	runHostile(t, []hostileCase{
-		{id: "status-000", yaml: api(rawTarget(t, "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n")),
+		{id: "status-000", yaml: api(httpprobetest.RawTarget(t, "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n")),
 			inError: `status line "HTTP/1.1 000 X"`, altered: "http: not recorded: status code 0 is outside 100-999"},
-		{id: "status-099", yaml: api(rawTarget(t, "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n")),
+		{id: "status-099", yaml: api(httpprobetest.RawTarget(t, "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n")),
 			inError: `status line "HTTP/1.1 099 X"`, altered: "http: not recorded: status code 99 is outside 100-999"},
 		{id: "header", yaml: api(odd.URL+"/") + `
     assertions:

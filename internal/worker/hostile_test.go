@@ -1,10 +1,8 @@
 package worker
 
 import (
-	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,40 +16,10 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
+	"github.com/checkfleet/checkfleet/internal/probe/httpprobe/httpprobetest"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 )
-
-// rawTarget answers every connection on loopback with response, written as
-// is after the request head, until the test ends.
-func rawTarget(t *testing.T, response string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			br := bufio.NewReader(conn)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			_, _ = io.WriteString(conn, response)
-			conn.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
 
 // Every run against a target that answers with text SQS refuses or a
 // status code outside 100-999 gets exactly one result, and its job is
@@ -72,9 +40,9 @@ func TestHostileTargetsGetExactlyOneResult(t *testing.T) {
 		"run-header": {url: odd.URL, status: check.StatusPassed, altered: "http.headers[3].value: 2 characters"},
 		"run-body": {url: odd.URL, status: check.StatusFailed, altered: "assertions[0].actual: 2 characters",
 			assertions: []check.Assertion{{Source: check.SourceTextBody, Comparison: check.Equals, Target: "fine"}}},
-		"run-000": {url: rawTarget(t, "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n"), status: check.StatusFailed,
+		"run-000": {url: httpprobetest.RawTarget(t, "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n"), status: check.StatusFailed,
 			errText: `status line "HTTP/1.1 000 X"`, altered: "http: not recorded: status code 0 is outside 100-999"},
-		"run-099": {url: rawTarget(t, "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n"), status: check.StatusFailed,
+		"run-099": {url: httpprobetest.RawTarget(t, "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n"), status: check.StatusFailed,
 			errText: `status line "HTTP/1.1 099 X"`, altered: "http: not recorded: status code 99 is outside 100-999"},
 	}
 	r := newRig(t, queue.Spec{VisibilityTimeout: 5 * time.Minute, MaxReceiveCount: 2}, nil)

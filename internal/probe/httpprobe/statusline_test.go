@@ -1,46 +1,13 @@
 package httpprobe
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/probe/httpprobe/httpprobetest"
 )
-
-// rawServer answers every connection on loopback with response, written as
-// is, after reading the request head; it serves until the test ends.
-func rawServer(t *testing.T, response string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			br := bufio.NewReader(conn)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			_, _ = io.WriteString(conn, response)
-			conn.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
 
 // A status line whose code is outside 100-999 (Go's client takes "000" as
 // 0 and "099" as 99) fails the check, with the status line as received in
@@ -55,7 +22,7 @@ func TestProbeStatusCodeOutOfRange(t *testing.T) {
 		{"HTTP/1.1 099 Odd", 99},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
-			url := rawServer(t, tt.line+"\r\nContent-Length: 2\r\nX-Seen: yes\r\n\r\nok")
+			url := httpprobetest.RawTarget(t, tt.line+"\r\nContent-Length: 2\r\nX-Seen: yes\r\n\r\nok")
 			for _, c := range []check.Check{
 				apiCheck(url),
 				apiCheck(url, assert(check.SourceStatusCode, "", check.LessThan, "200")),

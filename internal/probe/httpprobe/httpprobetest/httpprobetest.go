@@ -1,0 +1,42 @@
+// Package httpprobetest serves HTTP targets that net/http's server cannot
+// be made to be, for tests of API checks and of what their results carry.
+package httpprobetest
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+)
+
+// RawTarget answers every connection on loopback with response, written as
+// is after the request head (a status line such as "HTTP/1.1 000 X" that no
+// http.Handler can write), until the test ends. It returns the target's URL.
+func RawTarget(t testing.TB, response string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(conn)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			_, _ = io.WriteString(conn, response)
+			conn.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
