@@ -63,57 +63,80 @@ func TestDevRefusesUnknownFleet(t *testing.T) {
 // the summary and the log.
 func runDevUntilSummary(t *testing.T, args ...string) (summary, log string) {
 	t.Helper()
-	cmd := scheduler(t, nil, append([]string{"dev", "--data", "", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+	d := startDev(t, nil, append([]string{"--data", "", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
 		"--demo-listen", "", "--checks", "../../examples/checks.yaml"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
+	return d.summary, d.stop()
+}
+
+// devRun is a `scheduler dev` process that has printed its summary.
+type devRun struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	stderr  *syncBuffer
+	lines   chan string
+	exited  chan error
+	summary string
+}
+
+// startDev starts `scheduler dev ARGS...` with env added to its environment
+// and waits (30 s at most) for its summary.
+func startDev(t *testing.T, env []string, args ...string) *devRun {
+	t.Helper()
+	d := &devRun{t: t, cmd: scheduler(t, env, append([]string{"dev"}, args...)...), stderr: &syncBuffer{},
+		lines: make(chan string), exited: make(chan error, 1)}
+	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			lines <- sc.Text()
+			d.lines <- sc.Text()
 		}
-		close(lines)
+		close(d.lines)
 		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
+		d.exited <- d.cmd.Wait()
 	}()
 	var out strings.Builder
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(out.String(), "Stop with Ctrl-C") {
 		select {
-		case l, ok := <-lines:
+		case l, ok := <-d.lines:
 			if !ok {
-				t.Fatalf("scheduler dev ended before its summary; stdout %q stderr %q", out.String(), stderr.String())
+				t.Fatalf("scheduler dev ended before its summary; stdout %q stderr %q", out.String(), d.stderr.String())
 			}
 			out.WriteString(l + "\n")
 		case <-deadline:
-			_ = cmd.Process.Kill()
-			t.Fatalf("no summary within 30s; stdout %q stderr %q", out.String(), stderr.String())
+			_ = d.cmd.Process.Kill()
+			t.Fatalf("no summary within 30s; stdout %q stderr %q", out.String(), d.stderr.String())
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	d.summary = out.String()
+	return d
+}
+
+// stop sends SIGTERM, requires a clean exit within 30 s and returns the log.
+func (d *devRun) stop() string {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		d.t.Fatal(err)
 	}
 	go func() {
-		for range lines {
+		for range d.lines {
 		}
 	}()
 	select {
-	case err := <-exited:
+	case err := <-d.exited:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr %s", err, stderr.String())
+			d.t.Fatalf("exit after SIGTERM: %v; stderr %s", err, d.stderr.String())
 		}
 	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("still running 30s after SIGTERM; stderr %s", stderr.String())
+		_ = d.cmd.Process.Kill()
+		d.t.Fatalf("still running 30s after SIGTERM; stderr %s", d.stderr.String())
 	}
-	return out.String(), stderr.String()
+	return d.stderr.String()
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,9 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // The test binary doubles as the scheduler binary: with SCHEDULER_MAIN=1 it
@@ -39,45 +35,11 @@ var endpointLine = regexp.MustCompile(`SQS endpoint\s+(http://\S+)`)
 // `scheduler dev` starts, says what it started, serves, and exits 0 on SIGTERM.
 func TestDevStartsAndStopsOnSIGTERM(t *testing.T) {
 	data := t.TempDir()
-	cmd := scheduler(t, []string{"CHECKFLEET_DATA=" + data}, "dev", "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+	d := startDev(t, []string{"CHECKFLEET_DATA=" + data}, "--sqs-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
 		// No --workers: next to the test binary there is no worker binary, so
 		// dev must start without workers rather than fail.
 		"--demo-listen", "127.0.0.1:0", "--checks", "../../examples/checks.yaml")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		exited <- cmd.Wait()
-	}()
-
-	var summary strings.Builder
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(summary.String(), "Stop with Ctrl-C") {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("scheduler dev ended before its summary; stdout %q stderr %q", summary.String(), stderr.String())
-			}
-			summary.WriteString(l + "\n")
-		case <-deadline:
-			_ = cmd.Process.Kill()
-			t.Fatalf("no summary within 30s; stdout %q stderr %q", summary.String(), stderr.String())
-		}
-	}
-	out := summary.String()
+	out := d.summary
 	for _, want := range []string{"status page", "checkfleet-jobs-local", "checkfleet-jobs-local-dlq", "checkfleet-results", "AWS_ENDPOINT_URL_SQS=", "Bearer "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -97,21 +59,9 @@ func TestDevStartsAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("CHECKFLEET_DATA not used: %v", err)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("still running 30s after SIGTERM; stderr %s", stderr.String())
-	}
-	if !strings.Contains(stderr.String(), `"dev stack stopped"`) {
-		t.Errorf("no stop event in the log:\n%s", stderr.String())
+	log := d.stop()
+	if !strings.Contains(log, `"dev stack stopped"`) {
+		t.Errorf("no stop event in the log:\n%s", log)
 	}
 }
 

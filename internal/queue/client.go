@@ -79,8 +79,8 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sqs.Client, error) {
 	}), nil
 }
 
-// HTTPDoer is the HTTP client the SDK calls (smithy-go's HTTPClient).
-type HTTPDoer interface {
+// httpDoer is the HTTP client the SDK calls (smithy-go's HTTPClient).
+type httpDoer interface {
 	Do(*http.Request) (*http.Response, error)
 }
 
@@ -99,9 +99,9 @@ type HTTPDoer interface {
 // visibility timeout. A body net/http owns cannot be closed under it, and an
 // in-memory body is also written with its headers in one flush. SQS request
 // bodies are small JSON documents, so the copy is cheap.
-type detachedBodies struct{ next HTTPDoer }
+type detachedBodies struct{ next httpDoer }
 
-// Do implements HTTPDoer.
+// Do implements httpDoer.
 func (d detachedBodies) Do(req *http.Request) (*http.Response, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return d.next.Do(req)

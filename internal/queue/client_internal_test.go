@@ -41,7 +41,7 @@ func (b *smithyBody) Close() error {
 
 // closeAfterDo is the SDK's handler: it closes the request body when Do
 // returns, before the response body is read.
-type closeAfterDo struct{ next HTTPDoer }
+type closeAfterDo struct{ next httpDoer }
 
 func (c closeAfterDo) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.Do(req)
@@ -67,7 +67,7 @@ func TestResponseSurvivesTheSDKClosingTheRequestBody(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		client HTTPDoer
+		client httpDoer
 		broken bool
 	}{
 		// The unprotected client shows the failure the guard exists for, so
