@@ -89,7 +89,8 @@ func (o *resultOutbox) gather(first *outgoingResult) []*outgoingResult {
 				return batch
 			}
 			if size+len(r.out.Body) > maxBatchBytes {
-				// Too large to join: its own batch, by this sender, next.
+				// Too large to join: what is gathered goes now, and r
+				// starts the next batch.
 				o.sendBatch(batch)
 				batch, size = nil, 0
 			}
