@@ -13,6 +13,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
 // harnesses are the runtimes the benchmarks measure; Docker is skipped
@@ -30,22 +31,22 @@ func BenchmarkUpgradeFiveSlots(b *testing.B) {
 	for _, h := range harnesses {
 		b.Run(h.name, func(b *testing.B) {
 			hs := h.new(b)
-			runtimetest.PublishAll(b, hs)
-			x := runtimetest.NewHost(b, hs, launch)
+			supervisortest.PublishAll(b, hs)
+			x := supervisortest.NewHost(b, hs, launch)
 			// The product's defaults (a 20 s poll among them: a drain waits
 			// for an open poll), as users run it.
-			x.StartSupervisor(runtimetest.TagV1, runtimetest.ProductDefaults()...)
+			x.StartSupervisor(supervisortest.TagV1, supervisortest.ProductDefaults()...)
 			x.WaitSettled("", time.Minute)
-			load := runtimetest.StartLoad(b, x, 100*time.Millisecond, 1, 2*time.Second)
+			load := supervisortest.StartLoad(b, x, 100*time.Millisecond, 1, 2*time.Second)
 			time.Sleep(3 * time.Second) // let checks pile up in flight: the measured condition, not synchronisation
-			sampler := runtimetest.StartSampler(x)
+			sampler := supervisortest.StartSampler(x)
 			var total, start, ready, drain, remove time.Duration
 			var checks int64
 			b.ResetTimer()
 			for i := range b.N {
-				tag := runtimetest.TagV2
+				tag := supervisortest.TagV2
 				if i%2 == 1 {
-					tag = runtimetest.TagV1
+					tag = supervisortest.TagV1
 				}
 				code, out, stderr := x.CLI("upgrade", "--tag", tag, "--output", "json")
 				if code != 0 {
@@ -84,14 +85,14 @@ func BenchmarkUpgradeFiveSlots(b *testing.B) {
 // slots (default 2 s reconcile: list and probe every worker): its resident
 // memory and the share of one core it uses, over b.N seconds.
 func BenchmarkIdle(b *testing.B) {
-	bin := runtimetest.BuildSupervisor(b)
+	bin := supervisortest.BuildSupervisor(b)
 	real := func(args ...string) *exec.Cmd { return exec.Command(bin, args...) }
 	for _, h := range harnesses {
 		b.Run(h.name, func(b *testing.B) {
 			hs := h.new(b)
-			runtimetest.PublishAll(b, hs)
-			x := runtimetest.NewHost(b, hs, real)
-			x.StartSupervisor(runtimetest.TagV1, "--reconcile-interval", "2s", "--log-level", "info")
+			supervisortest.PublishAll(b, hs)
+			x := supervisortest.NewHost(b, hs, real)
+			x.StartSupervisor(supervisortest.TagV1, "--reconcile-interval", "2s", "--log-level", "info")
 			x.WaitSettled("", time.Minute)
 			pid := x.Supervisor().Pid()
 			time.Sleep(5 * time.Second) // settle after the start-up burst: part of the measured condition

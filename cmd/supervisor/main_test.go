@@ -8,6 +8,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
 	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
 // The test binary doubles as the supervisor binary (SUPERVISOR_MAIN=1), so
@@ -29,10 +30,10 @@ func launch(args ...string) *exec.Cmd {
 
 func TestUpgradeSuiteProcess(t *testing.T) {
 	t.Parallel()
-	runtimetest.RunUpgradeSuite(t, processtest.Harness(t), launch)
+	supervisortest.RunUpgradeSuite(t, processtest.Harness(t), launch)
 }
 
 func TestUpgradeSuiteDocker(t *testing.T) {
 	t.Parallel()
-	runtimetest.RunUpgradeSuite(t, dockertest.Harness(t), launch)
+	supervisortest.RunUpgradeSuite(t, dockertest.Harness(t), launch)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
 	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
 func TestMain(m *testing.M) {
@@ -125,13 +126,13 @@ func TestChaos(t *testing.T) {
 	results := env.Provision(t, queue.Spec{Name: "checkfleet-results"})
 	tap.Watch(jobs.URL, results.URL)
 
-	h.Publish(t, runtimetest.BuildWorker(t, TagV1), TagV1)
-	h.Publish(t, runtimetest.BuildWorker(t, TagV2), TagV2)
+	h.Publish(t, supervisortest.BuildWorker(t, TagV1), TagV1)
+	h.Publish(t, supervisortest.BuildWorker(t, TagV2), TagV2)
 	h.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeNeverReady, ""), TagNeverReady)
-	supBin := runtimetest.BuildCommand(t, "supervisor", "chaos")
-	schedBin := runtimetest.BuildCommand(t, "scheduler", "chaos")
+	supBin := supervisortest.BuildCommand(t, "supervisor", "chaos")
+	schedBin := supervisortest.BuildCommand(t, "scheduler", "chaos")
 	launch := func(args ...string) *exec.Cmd { return exec.Command(supBin, args...) }
-	host := runtimetest.NewHostOn(t, h, launch, env, jobs, results)
+	host := supervisortest.NewHostOn(t, h, launch, env, jobs, results)
 
 	targets := StartTargets(t)
 	checks := filepath.Join(t.TempDir(), "checks.yaml")

@@ -8,10 +8,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
 	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
 // Fault kinds, with how often each is picked relative to the others.
@@ -50,7 +50,7 @@ type Injector struct {
 	pgUntil        time.Time
 	pgLast         time.Time
 	sqsUntil       time.Time
-	upgrade        *runtimetest.Proc
+	upgrade        *supervisortest.Proc
 	upgradeTag     string
 	schedKilled    bool
 	schedInOutage  bool // the scheduler was started while PostgreSQL was down

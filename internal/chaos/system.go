@@ -15,16 +15,16 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
-	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
 // Tags of the two versions the fleet moves between, and of the build that
 // never answers ready.
 const (
-	TagV1         = runtimetest.TagV1
-	TagV2         = runtimetest.TagV2
-	TagNeverReady = runtimetest.TagNeverReady
+	TagV1         = supervisortest.TagV1
+	TagV2         = supervisortest.TagV2
+	TagNeverReady = supervisortest.TagNeverReady
 )
 
 // System is the pipeline under test: the SQS endpoint (in this process,
@@ -39,7 +39,7 @@ type System struct {
 	// DSN is the store's connection string; Durable says which pgtest
 	// cluster it lives on (for StopServer and StartServer).
 	DSN  string
-	Host *runtimetest.Host
+	Host *supervisortest.Host
 	// SupervisorFlags are added to `supervisor run` on every start.
 	SupervisorFlags []string
 
@@ -49,14 +49,14 @@ type System struct {
 	SchedulerURL string
 	schedBin     string
 	schedArgs    []string
-	sched        *runtimetest.Proc
-	schedLogs    []*runtimetest.Proc
+	sched        *supervisortest.Proc
+	schedLogs    []*supervisortest.Proc
 }
 
 // NewSystem wires the parts; StartScheduler and Host.StartSupervisor start
 // the processes.
 func NewSystem(t testing.TB, env *queuetest.Env, tap *Tap, jobs, results queue.Provisioned, dsn string,
-	host *runtimetest.Host, schedulerBin, checks string, listen string) *System {
+	host *supervisortest.Host, schedulerBin, checks string, listen string) *System {
 	return &System{t: t, SQS: env, Tap: tap, Jobs: jobs, Results: results, DSN: dsn, Host: host,
 		Checks: checks, SchedulerURL: "http://" + listen, schedBin: schedulerBin,
 		schedArgs: []string{"serve", "--checks", checks, "--store", dsn, "--jobs-queue", Location + "=" + jobs.URL,
@@ -71,7 +71,7 @@ func NewSystem(t testing.TB, env *queuetest.Env, tap *Tap, jobs, results queue.P
 // Chromium, and a worker asked for browser checks without one refuses to
 // start).
 func SupervisorArgs(chromium string) []string {
-	args := append(runtimetest.ProductDefaults(), "--log-level", "info")
+	args := append(supervisortest.ProductDefaults(), "--log-level", "info")
 	if chromium == "" {
 		return append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
 	}
@@ -85,12 +85,12 @@ func (s *System) StartScheduler() {
 	cmd := exec.Command(s.schedBin, s.schedArgs...)
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_SQS="+s.SQS.Endpoint, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	s.sched = runtimetest.StartProc(s.t, cmd)
+	s.sched = supervisortest.StartProc(s.t, cmd)
 	s.schedLogs = append(s.schedLogs, s.sched)
 }
 
 // Scheduler is the current scheduler process (nil before the first start).
-func (s *System) Scheduler() *runtimetest.Proc { return s.sched }
+func (s *System) Scheduler() *supervisortest.Proc { return s.sched }
 
 // SignalScheduler sends sig to the scheduler and waits for its exit.
 func (s *System) SignalScheduler(sig syscall.Signal, within time.Duration) int {
@@ -189,7 +189,7 @@ func (s *System) FleetSettled() string {
 		return err.Error()
 	case st.Upgrade != nil:
 		return "an upgrade is in progress"
-	case st.Want != runtimetest.Slots || st.Ready != st.Want:
+	case st.Want != supervisortest.Slots || st.Ready != st.Want:
 		return fmt.Sprintf("%d of %d slots ready", st.Ready, st.Want)
 	}
 	return ""

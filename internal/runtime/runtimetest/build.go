@@ -43,20 +43,18 @@ func RemoveBuilds() {
 	}
 }
 
-// BuildWorker builds the real worker (./cmd/worker) statically with
-// version stamped as its build version, once per test binary.
-func BuildWorker(t testing.TB, version string) string {
-	return build(t, "./cmd/worker", "-X github.com/checkfleet/checkfleet/internal/buildinfo.Version="+version)
-}
-
 // BuildFake builds the fake worker in the given mode; slots is the
 // comma-separated list of ready slots of FakeReadySlots.
 func BuildFake(t testing.TB, mode, slots string) string {
-	return build(t, "./internal/runtime/runtimetest/testdata/fakeworker",
+	return Build(t, "./internal/runtime/runtimetest/testdata/fakeworker",
 		fmt.Sprintf("-X main.mode=%s -X main.slots=%s -X main.version=fake-%s", mode, slots, mode))
 }
 
-func build(t testing.TB, pkg, ldflags string) string {
+// Build builds the package pkg of this module (a path like ./cmd/worker)
+// statically, as the Docker images need, with ldflags, once per test binary
+// and arguments, and returns the binary's path: what Harness.Publish takes.
+// Main removes it at the end.
+func Build(t testing.TB, pkg, ldflags string) string {
 	t.Helper()
 	builds.Lock()
 	defer builds.Unlock()
@@ -104,16 +102,4 @@ func goTool() string {
 		return p
 	}
 	return "go"
-}
-
-// BuildCommand builds ./cmd/NAME (scheduler, worker, supervisor) with
-// version stamped as its build version, once per test binary.
-func BuildCommand(t testing.TB, name, version string) string {
-	return build(t, "./cmd/"+name, "-X github.com/checkfleet/checkfleet/internal/buildinfo.Version="+version)
-}
-
-// BuildSupervisor builds the real supervisor binary (./cmd/supervisor), for
-// measuring it as it runs in production.
-func BuildSupervisor(t testing.TB) string {
-	return build(t, "./cmd/supervisor", "-X github.com/checkfleet/checkfleet/internal/buildinfo.Version=bench")
 }

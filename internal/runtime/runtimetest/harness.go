@@ -1,14 +1,13 @@
-// Package runtimetest holds the suites every runtime.Runtime passes: the
-// contract of the interface itself (RunContract) and the supervisor's
-// upgrade scenarios run end to end against it (RunUpgradeSuite: a real
-// `supervisor run` process, real workers, the real SDK against sqslocal on
-// loopback). runtime/docker and runtime/process run the contract;
-// cmd/supervisor runs the upgrade suite against both.
+// Package runtimetest holds the contract every runtime.Runtime passes
+// (RunContract), and the Harness through which a suite drives one
+// implementation: runtime/docker and runtime/process run the contract; the
+// supervisor's end-to-end suite (supervisor/supervisortest) drives the same
+// harnesses.
 //
 // Binaries are built once per test binary from this module (static, as the
-// Docker images need): the real worker at a chosen version, and
-// testdata/fakeworker, a stand-in whose build decides how it misbehaves.
-// Call Main from TestMain so they are removed at the end.
+// Docker images need) by Build; testdata/fakeworker is a stand-in for the
+// worker whose build decides how it misbehaves (BuildFake). Call Main from
+// TestMain so they are removed at the end.
 package runtimetest
 
 import (

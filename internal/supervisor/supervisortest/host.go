@@ -1,4 +1,4 @@
-package runtimetest
+package supervisortest
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
 )
 
@@ -35,7 +36,7 @@ const Slots = 5
 // its runtime.
 type Host struct {
 	t        testing.TB
-	h        Harness
+	h        runtimetest.Harness
 	launch   Launcher
 	SQS      *queuetest.Env
 	Jobs     queue.Provisioned
@@ -52,7 +53,7 @@ type Host struct {
 }
 
 // NewHost prepares a host; StartSupervisor starts its supervisor.
-func NewHost(t testing.TB, h Harness, launch Launcher) *Host {
+func NewHost(t testing.TB, h runtimetest.Harness, launch Launcher) *Host {
 	t.Helper()
 	env := queuetest.Start(t)
 	return NewHostOn(t, h, launch, env,
@@ -65,7 +66,7 @@ func NewHost(t testing.TB, h Harness, launch Launcher) *Host {
 
 // NewHostOn prepares a host whose workers use the given endpoint and
 // queues (the caller's, e.g. a durable endpoint with faults).
-func NewHostOn(t testing.TB, h Harness, launch Launcher, env *queuetest.Env, jobs, results queue.Provisioned) *Host {
+func NewHostOn(t testing.TB, h runtimetest.Harness, launch Launcher, env *queuetest.Env, jobs, results queue.Provisioned) *Host {
 	t.Helper()
 	sockDir, err := os.MkdirTemp("", "cfsup") // short: unix socket paths are limited to 108 bytes
 	if err != nil {
@@ -75,9 +76,9 @@ func NewHostOn(t testing.TB, h Harness, launch Launcher, env *queuetest.Env, job
 	x := &Host{
 		t: t, h: h, launch: launch, SQS: env, Jobs: jobs, Results: results,
 		Dir: t.TempDir(), Socket: filepath.Join(sockDir, "s.sock"),
-		Name: fmt.Sprintf("t%08x", rand.Uint32()), IP: LoopbackIP(t),
+		Name: fmt.Sprintf("t%08x", rand.Uint32()), IP: runtimetest.LoopbackIP(t),
 	}
-	x.Base = FreePorts(t, x.IP, 2*Slots)
+	x.Base = runtimetest.FreePorts(t, x.IP, 2*Slots)
 	x.Client = supervisor.NewClient(x.Socket)
 	x.Observer = h.Runtime(t, x.Dir, true)
 	t.Cleanup(x.cleanup)

@@ -1,4 +1,4 @@
-package runtimetest
+package supervisortest
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
 )
 
@@ -26,14 +27,14 @@ const (
 )
 
 // PublishAll builds and publishes every image of the suite.
-func PublishAll(t testing.TB, h Harness) {
+func PublishAll(t testing.TB, h runtimetest.Harness) {
 	t.Helper()
 	h.Publish(t, BuildWorker(t, "v1"), TagV1)
 	h.Publish(t, BuildWorker(t, "v2"), TagV2)
-	h.Publish(t, BuildFake(t, FakeExit, ""), TagExits)
-	h.Publish(t, BuildFake(t, FakeNeverReady, ""), TagNeverReady)
-	h.Publish(t, BuildFake(t, FakeReadySlots, "0,1"), TagHalfReady)
-	h.Publish(t, BuildFake(t, FakeOK, ""), TagForeign)
+	h.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeExit, ""), TagExits)
+	h.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeNeverReady, ""), TagNeverReady)
+	h.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeReadySlots, "0,1"), TagHalfReady)
+	h.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeOK, ""), TagForeign)
 }
 
 // upgradeArgs are the `supervisor upgrade` flags of the suite.
@@ -45,7 +46,7 @@ func upgradeArgs(tag string, extra ...string) []string {
 // against h's runtime: `supervisor run` and `supervisor upgrade` are real
 // processes (launch), the workers real workers on the real SDK against
 // sqslocal, every address on loopback.
-func RunUpgradeSuite(t *testing.T, h Harness, launch Launcher) {
+func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 	PublishAll(t, h)
 
 	// v1 → v2 under a continuous stream of jobs (one every 50 ms, one in
@@ -231,7 +232,7 @@ func RunUpgradeSuite(t *testing.T, h Harness, launch Launcher) {
 
 // failedUpgrade upgrades to a bad tag and requires a non-zero exit naming
 // the failed slot and reason, and the host back on v1 with five ready workers.
-func failedUpgrade(t *testing.T, h Harness, launch Launcher, tag string, failSlot int, reasons []string, extra ...string) {
+func failedUpgrade(t *testing.T, h runtimetest.Harness, launch Launcher, tag string, failSlot int, reasons []string, extra ...string) {
 	x := NewHost(t, h, launch)
 	x.StartSupervisor(TagV1)
 	v1 := x.WaitSettled("", 60*time.Second).Current
@@ -294,7 +295,7 @@ type foreignInstance struct {
 
 // startForeign starts a worker-like instance carrying the supervisor's
 // managed-by label but another supervisor's name, in the same runtime.
-func startForeign(t *testing.T, h Harness, x *Host) foreignInstance {
+func startForeign(t *testing.T, h runtimetest.Harness, x *Host) foreignInstance {
 	t.Helper()
 	rt := h.Runtime(t, x.Dir, false)
 	ctx := context.Background()
@@ -302,7 +303,7 @@ func startForeign(t *testing.T, h Harness, x *Host) foreignInstance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := FreePorts(t, x.IP, 1)
+	port := runtimetest.FreePorts(t, x.IP, 1)
 	id, err := rt.Create(ctx, runtime.Spec{Name: "checkfleet-foreign", Image: img, Args: []string{"run"},
 		Env:    []string{fmt.Sprintf("CHECKFLEET_HEALTH_LISTEN=%s:%d", x.IP, port), "CHECKFLEET_ID=foreign-slot2-x"},
 		Labels: map[string]string{supervisor.LabelManagedBy: supervisor.ManagedBy, supervisor.LabelSupervisor: x.Name + "-other", supervisor.LabelSlot: "2"}})
