@@ -11,7 +11,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/checkfile"
 	"github.com/checkfleet/checkfleet/internal/cli"
-	"github.com/checkfleet/checkfleet/internal/schedule"
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 func validateCommand(stdout io.Writer) *ffcli.Command {
@@ -38,7 +38,7 @@ func validateCommand(stdout io.Writer) *ffcli.Command {
 				return err
 			}
 			for _, c := range checks {
-				if _, err := schedule.NewTimetable(c); err != nil {
+				if _, err := timetable.New(c); err != nil {
 					fmt.Fprintln(stdout, err)
 					return cli.ExitCode(1)
 				}

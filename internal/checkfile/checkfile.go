@@ -12,10 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	// The scheduler's machine or container may have no zoneinfo; a file
-	// that validates on a laptop must validate there too.
-	_ "time/tzdata"
-
 	"go.yaml.in/yaml/v4"
 
 	"github.com/checkfleet/checkfleet/internal/check"

@@ -99,9 +99,10 @@
 // every is an interval of at least check.MinEvery (10s). cron is a 5-field
 // expression or a descriptor (@hourly, @daily, @weekly, @monthly, @yearly,
 // @every 90s), read in timezone (an IANA name; UTC when not set). It is
-// parsed here with CronSchedule, the same function the scheduler computes
-// due times with. Time zone data is embedded (time/tzdata), so validation
-// does not depend on the machine's zoneinfo.
+// parsed with timetable.ParseCron, the function the scheduler's timetables
+// are built with, so a file that loads is a file the scheduler can run.
+// Time zone data is embedded (time/tzdata, by package timetable), so
+// validation does not depend on the machine's zoneinfo.
 //
 // # Files and folders
 //

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 // FuzzParse: Parse never panics; what it accepts is valid, and what it
@@ -45,7 +47,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted an invalid check: %v", err)
 			}
 			if c.Schedule.Cron != "" {
-				if _, err := CronSchedule(c.Schedule); err != nil {
+				if _, err := timetable.ParseCron(c.Schedule); err != nil {
 					t.Fatalf("accepted cron %q: %v", c.Schedule.Cron, err)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 // validate runs check.ValidateDefinition and the cron parser on e and puts
@@ -23,7 +24,7 @@ func (d *decoder) validate(e *entry) {
 	}
 	s := e.check.Schedule
 	if s.Cron != "" && !e.bad["cron"] && !e.bad["timezone"] && !hasField(problems, "cron") && !hasField(problems, "timezone") {
-		if _, err := CronSchedule(s); err != nil {
+		if _, err := timetable.ParseCron(s); err != nil {
 			problems = append(problems, check.Problem{Field: "cron", Message: err.Error()})
 		}
 	}

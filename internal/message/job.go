@@ -185,40 +185,62 @@ type jobV1 struct {
 	ExpectStatus int    `json:"expect_status,omitempty"`
 }
 
+// JobCarries says whether a job of the given version can carry c: nil, an
+// *UnrepresentableError naming what that version has no field for, or an
+// *UnsupportedVersionError for a version this build does not know. It asks
+// about the check's shape only; EncodeJob still validates the whole job.
+func JobCarries(version Version, c check.Check) error {
+	if !IsSupported(KindJob, version) {
+		return &UnsupportedVersionError{Schema: SchemaID(KindJob, version)}
+	}
+	if version != 1 {
+		return nil
+	}
+	if field, reason := v1Lacks(c); field != "" {
+		return &UnrepresentableError{Schema: JobV1, Field: field, Reason: reason}
+	}
+	return nil
+}
+
 // jobV1From maps j onto v1, or says what v1 cannot carry. Location and
 // Attempt are dropped: the queue implies the location, and v1 consumers
 // predate retries.
 func jobV1From(j Job) (jobV1, error) {
 	c := j.Check
-	no := func(field, reason string) (jobV1, error) {
+	if field, reason := v1Lacks(c); field != "" {
 		return jobV1{}, &UnrepresentableError{Schema: JobV1, Field: field, Reason: reason}
-	}
-	switch {
-	case c.Type != check.TypeAPI:
-		return no("check.type", fmt.Sprintf("v1 carries only api checks, this is a %s check; use checkfleet.job/v2", c.Type))
-	case len(c.API.Headers) > 0:
-		return no("check.api.headers", "v1 has no request headers")
-	case c.API.Body != "":
-		return no("check.api.body", "v1 has no request body")
-	case c.API.FollowRedirects:
-		return no("check.api.follow_redirects", "v1 has no follow_redirects and v1 workers do not follow redirects")
-	case c.DegradedAfter != 0:
-		return no("check.degraded", "v1 has no degraded threshold")
-	case len(c.Assertions) > 1:
-		return no("check.assertions", fmt.Sprintf("v1 carries at most one assertion (status_code equals), this check has %d", len(c.Assertions)))
 	}
 	w := jobV1{
 		Schema: JobV1, RunID: j.RunID, CheckID: j.CheckID, ScheduledAt: formatTime(j.ScheduledAt),
 		URL: c.API.URL, Method: c.API.Method, TimeoutMS: millisOf(c.Timeout),
 	}
 	if len(c.Assertions) == 1 {
-		a := c.Assertions[0]
-		if a.Source != check.SourceStatusCode || a.Comparison != check.Equals {
-			return no("check.assertions[0]", fmt.Sprintf("v1 carries only a status_code equals assertion, this is %s %s", a.Source, a.Comparison))
-		}
-		w.ExpectStatus, _ = strconv.Atoi(a.Target) // Validate checked it is three digits
+		w.ExpectStatus, _ = strconv.Atoi(c.Assertions[0].Target) // Validate checked it is three digits
 	}
 	return w, nil
+}
+
+// v1Lacks names the first field of c that checkfleet.job/v1 has no room
+// for, and why; "" when v1 carries it whole.
+func v1Lacks(c check.Check) (field, reason string) {
+	switch {
+	case c.Type != check.TypeAPI || c.API == nil:
+		return "check.type", fmt.Sprintf("v1 carries only api checks, this is a %s check; use checkfleet.job/v2", c.Type)
+	case len(c.API.Headers) > 0:
+		return "check.api.headers", "v1 has no request headers"
+	case c.API.Body != "":
+		return "check.api.body", "v1 has no request body"
+	case c.API.FollowRedirects:
+		return "check.api.follow_redirects", "v1 has no follow_redirects and v1 workers do not follow redirects"
+	case c.DegradedAfter != 0:
+		return "check.degraded", "v1 has no degraded threshold"
+	case len(c.Assertions) > 1:
+		return "check.assertions", fmt.Sprintf("v1 carries at most one assertion (status_code equals), this check has %d", len(c.Assertions))
+	case len(c.Assertions) == 1 && (c.Assertions[0].Source != check.SourceStatusCode || c.Assertions[0].Comparison != check.Equals):
+		a := c.Assertions[0]
+		return "check.assertions[0]", fmt.Sprintf("v1 carries only a status_code equals assertion, this is %s %s", a.Source, a.Comparison)
+	}
+	return "", ""
 }
 
 func readJobV1(o object) Job {

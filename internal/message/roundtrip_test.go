@@ -171,11 +171,23 @@ func TestEncodeJobV1Unrepresentable(t *testing.T) {
 			if msg := err.Error(); !strings.HasPrefix(msg, "checkfleet.job/v1 cannot carry "+tt.field+": ") || !strings.Contains(msg, tt.says) {
 				t.Errorf("message %q does not name %s and say %q", msg, tt.field, tt.says)
 			}
+			if cerr := JobCarries(V1, j.Check); cerr == nil || cerr.Error() != err.Error() {
+				t.Errorf("JobCarries(v1) = %v, want what EncodeJob says: %v", cerr, err)
+			}
 			j.Location = "local"
 			if _, err := EncodeJob(j, V2); err != nil {
 				t.Errorf("EncodeJob(v2) = %v, want it to carry what v1 cannot", err)
 			}
+			if err := JobCarries(V2, j.Check); err != nil {
+				t.Errorf("JobCarries(v2) = %v, want nil", err)
+			}
 		})
+	}
+	if err := JobCarries(V1, legacyJob().Check); err != nil {
+		t.Errorf("JobCarries(v1) of a v1-shaped check = %v, want nil", err)
+	}
+	if err := JobCarries(99, legacyJob().Check); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("JobCarries(99) = %v, want ErrUnsupportedVersion", err)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package schedule turns loaded checks into jobs on time.
 //
 // Due times: an `every` check runs at a stable per-check offset within its
-// interval (Offset), so 10,000 checks every minute spread over the minute;
-// a `cron` check runs when its expression says, in its time zone.
+// interval (timetable.Offset), so 10,000 checks every minute spread over the
+// minute; a `cron` check runs when its expression says, in its time zone.
+// Package timetable computes both; this package plans and sends.
 //
 // Exactly one enqueue per due run, with several schedulers on one store:
 // only the holder of a lease plans, and it plans in the store (an outbox

@@ -11,6 +11,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 // outboxBatch is how many planned runs one flush reads from the outbox.
@@ -145,7 +146,7 @@ func (s *Scheduler) rebuild(ctx context.Context, checks map[string]entry, now ti
 			switch {
 			case !ok && s.cfg.FirstRunWithin > 0:
 				next = e.timetable.Next(now)
-				if soon := now.Add(Offset(id, s.cfg.FirstRunWithin)); soon.Before(next) {
+				if soon := now.Add(timetable.Offset(id, s.cfg.FirstRunWithin)); soon.Before(next) {
 					next = soon
 				}
 			case !ok || next.After(now.Add(e.timetable.Period(now))):

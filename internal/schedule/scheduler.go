@@ -18,6 +18,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 // JobQueue is the one queue method the scheduler uses: SendBatch of up to
@@ -131,7 +132,7 @@ type Scheduler struct {
 // have a queue here.
 type entry struct {
 	check     check.Check
-	timetable Timetable
+	timetable timetable.Timetable
 	locations []string
 }
 
@@ -158,7 +159,7 @@ func (s *Scheduler) SetChecks(checks []check.Check) error {
 	loaded := make(map[string]entry, len(checks))
 	var errs []error
 	for _, c := range checks {
-		tt, err := NewTimetable(c)
+		tt, err := timetable.New(c)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -187,12 +188,17 @@ func (s *Scheduler) SetChecks(checks []check.Check) error {
 }
 
 // encodable reports whether jobs of c can be written at the configured
-// schema version (v1 carries only api checks).
+// schema version (v1 carries only api checks): a valid check whose timeout
+// fits a worker's drain, of a shape that version has fields for.
 func (s *Scheduler) encodable(c check.Check) error {
-	_, err := message.EncodeJob(message.Job{RunID: "probe", CheckID: c.ID, Location: "probe",
-		ScheduledAt: time.Unix(0, 0), Attempt: 1, Check: c}, s.cfg.JobSchema)
-	var unrep *message.UnrepresentableError
-	if errors.As(err, &unrep) {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := c.ValidateTimeout(); err != nil {
+		return err
+	}
+	err := message.JobCarries(s.cfg.JobSchema, c)
+	if errors.Is(err, message.ErrUnrepresentable) {
 		return fmt.Errorf("job schema %s cannot carry it: %w", message.SchemaID(message.KindJob, s.cfg.JobSchema), err)
 	}
 	return err

@@ -15,6 +15,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/timetable"
 )
 
 var start = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -80,7 +81,7 @@ func TestSchedulerEnqueuesEachDueRunOncePerLocation(t *testing.T) {
 		if j.RunID != RunID(j.CheckID, j.Location, j.ScheduledAt) {
 			t.Errorf("run id %s is not derived from its run", j.RunID)
 		}
-		if e, off := every[j.CheckID], Offset(j.CheckID, every[j.CheckID]); j.ScheduledAt.Sub(start)%e != off {
+		if e, off := every[j.CheckID], timetable.Offset(j.CheckID, every[j.CheckID]); j.ScheduledAt.Sub(start)%e != off {
 			t.Errorf("%s scheduled at %s, off its slot (offset %s)", j.CheckID, j.ScheduledAt, off)
 		}
 	}
@@ -187,7 +188,7 @@ func TestCatchUpRunsOnce(t *testing.T) {
 	if len(jobs) != 1 {
 		t.Fatalf("%d jobs after an hour of downtime, want 1", len(jobs))
 	}
-	tt, _ := NewTimetable(apiCheck("home", time.Minute))
+	tt, _ := timetable.New(apiCheck("home", time.Minute))
 	if want := tt.Latest(start.Add(-time.Hour), start); !jobs[0].ScheduledAt.Equal(want) {
 		t.Errorf("catch-up run scheduled at %s, want the latest missed slot %s", jobs[0].ScheduledAt, want)
 	}
@@ -269,7 +270,7 @@ func TestStoreOutageLosesNothing(t *testing.T) {
 	r.state.fail = nil
 	r.run(20*time.Second, 100*time.Millisecond, s)
 	// The outage is shorter than the period: every slot is run, late.
-	tt, _ := NewTimetable(apiCheck("home", 10*time.Second))
+	tt, _ := timetable.New(apiCheck("home", 10*time.Second))
 	want := 0
 	for at := tt.Next(start); !at.After(r.clock.Now().Add(-100 * time.Millisecond)); at = tt.Next(at) {
 		want++
@@ -291,10 +292,10 @@ func TestFirstRunComesSoon(t *testing.T) {
 	if len(jobs) != 1 {
 		t.Fatalf("%d runs of a new hourly check in its first 11 s, want 1", len(jobs))
 	}
-	if want := start.Add(Offset("hourly", 10*time.Second)); !jobs[0].ScheduledAt.Equal(want) {
+	if want := start.Add(timetable.Offset("hourly", 10*time.Second)); !jobs[0].ScheduledAt.Equal(want) {
 		t.Errorf("first run at %s, want %s", jobs[0].ScheduledAt, want)
 	}
-	tt, _ := NewTimetable(apiCheck("hourly", time.Hour))
+	tt, _ := timetable.New(apiCheck("hourly", time.Hour))
 	if next := r.state.due[store.RunKey{CheckID: "hourly", Location: "eu"}]; !next.Equal(tt.Next(jobs[0].ScheduledAt)) {
 		t.Errorf("next due %s, want the first slot %s", next, tt.Next(jobs[0].ScheduledAt))
 	}

@@ -55,4 +55,7 @@ func TestNewerSchemaHeldTooLongIsDeadLettered(t *testing.T) {
 	queuetest.Eventually(t, 20*time.Second, "the v9 job in the dead-letter queue", func() bool {
 		return r.env.Counts(t, r.jobs.DLQURL).Visible == 1
 	})
+	if n := testutil.ToFloat64(r.w.metrics.decodeFailure.WithLabelValues("held_too_long")); n < 1 {
+		t.Errorf("decode failures held_too_long = %v, want the hand-backs counted so", n)
+	}
 }

@@ -56,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		decodeFailure: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "checkfleet_worker_decode_failures_total",
-			Help: "Job messages that could not be decoded, by reason (newer_version, malformed).",
+			Help: "Job messages that could not be decoded, by reason (newer_version, held_too_long, malformed).",
 		}, []string{"reason"}),
 		sqsErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "checkfleet_worker_sqs_errors_total",

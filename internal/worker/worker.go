@@ -341,19 +341,8 @@ const gatherWindow = 5 * time.Millisecond
 // still waiting for a slot of its type; ctx ends the check.
 func (w *Worker) handle(fetchCtx, ctx context.Context, q *jobQueue, h *held, d queue.Delivery) {
 	job, err := decode(d)
-	switch {
-	case errors.Is(err, message.ErrUnsupportedVersion):
-		w.holdNewer(q, h, d, err)
-		return
-	case err != nil:
-		w.metrics.decodeFailure.WithLabelValues("malformed").Inc()
-		if d.ReceiveCount <= 1 {
-			// Logged once in its life, on the first receive; the redrive
-			// policy then moves it to the dead-letter queue.
-			w.log.Warn().Str("message_id", d.MessageID).Str("queue", q.url).Err(err).
-				Msg("malformed job left for the dead-letter queue")
-		}
-		w.custody.release(h, w.cfg.MalformedDelay, "malformed")
+	if err != nil {
+		w.undecodable(q, h, d, err)
 		return
 	}
 	if job.Location == "" {

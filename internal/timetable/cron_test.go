@@ -1,4 +1,4 @@
-package checkfile
+package timetable
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/check"
 )
 
-func TestCronSchedule(t *testing.T) {
+func TestParseCron(t *testing.T) {
 	from := time.Date(2025, 3, 28, 12, 0, 0, 0, time.UTC) // a Friday
 	for _, tt := range []struct {
 		sched check.Schedule
@@ -23,7 +23,7 @@ func TestCronSchedule(t *testing.T) {
 		{check.Schedule{Cron: "@hourly"}, from.Add(time.Hour)},
 		{check.Schedule{Cron: "@every 90s"}, from.Add(90 * time.Second)},
 	} {
-		s, err := CronSchedule(tt.sched)
+		s, err := ParseCron(tt.sched)
 		if err != nil {
 			t.Errorf("%v: %v", tt.sched, err)
 			continue
@@ -34,7 +34,7 @@ func TestCronSchedule(t *testing.T) {
 	}
 }
 
-func TestCronScheduleRefuses(t *testing.T) {
+func TestParseCronRefuses(t *testing.T) {
 	for _, tt := range []struct {
 		sched check.Schedule
 		want  string
@@ -47,9 +47,9 @@ func TestCronScheduleRefuses(t *testing.T) {
 		{check.Schedule{Cron: "@fortnightly"}, "unrecognized descriptor"},
 		{check.Schedule{Cron: "0 9 * * *", TimeZone: "Nowhere/Else"}, "unknown time zone"},
 	} {
-		_, err := CronSchedule(tt.sched)
+		_, err := ParseCron(tt.sched)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("CronSchedule(%+v) = %v, want an error containing %q", tt.sched, err, tt.want)
+			t.Errorf("ParseCron(%+v) = %v, want an error containing %q", tt.sched, err, tt.want)
 		}
 	}
 }

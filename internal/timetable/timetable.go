@@ -1,16 +1,19 @@
-package schedule
+// Package timetable says when a check is due: at a stable per-check offset
+// within an `every` interval, or when a `cron` expression says, in its time
+// zone. It owns cron: ParseCron is how checks.yaml is validated (package
+// checkfile) and how the scheduler computes due times (package schedule),
+// so a checks file that loads is one the scheduler can run.
+package timetable
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/checkfile"
 )
 
 // Timetable says when one check is due.
@@ -27,17 +30,17 @@ type Timetable struct {
 	cron   cron.Schedule
 }
 
-// NewTimetable builds the timetable of c's schedule.
-func NewTimetable(c check.Check) (Timetable, error) {
+// New builds the timetable of c's schedule.
+func New(c check.Check) (Timetable, error) {
 	switch s := c.Schedule; {
 	case s.Every > 0 && s.Cron == "":
 		return Timetable{every: s.Every, offset: Offset(c.ID, s.Every)}, nil
 	case s.Cron != "" && s.Every == 0:
-		sched, err := checkfile.CronSchedule(s)
+		tt, err := ParseCron(s)
 		if err != nil {
 			return Timetable{}, fmt.Errorf("check %s: cron %q: %w", c.ID, s.Cron, err)
 		}
-		return Timetable{cron: sched}, nil
+		return tt, nil
 	default:
 		return Timetable{}, fmt.Errorf("check %s: want exactly one of every and cron", c.ID)
 	}
@@ -105,14 +108,4 @@ func Offset(checkID string, every time.Duration) time.Duration {
 	sum := sha256.Sum256([]byte(checkID))
 	ms := binary.BigEndian.Uint64(sum[:8]) % uint64(every/time.Millisecond)
 	return time.Duration(ms) * time.Millisecond
-}
-
-// RunID is the id of the scheduled run of checkID at location due at due.
-// It is derived, not random, so that a run planned twice (by a scheduler
-// that died after sending and before recording it) has one id, and ingest
-// records it once.
-func RunID(checkID, location string, due time.Time) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d", checkID, location, due.UnixNano())
-	return "r" + hex.EncodeToString(h.Sum(nil)[:15])
 }

@@ -1,4 +1,4 @@
-package schedule
+package timetable
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 )
 
 func TestEveryTimetable(t *testing.T) {
-	c := apiCheck("home", time.Minute, "local")
-	tt, err := NewTimetable(c)
+	c := apiCheck("home", time.Minute)
+	tt, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +65,9 @@ func TestOffsetsSpreadChecks(t *testing.T) {
 }
 
 func TestCronTimetable(t *testing.T) {
-	c := apiCheck("report", 0, "local")
+	c := apiCheck("report", 0)
 	c.Schedule = check.Schedule{Cron: "30 9 * * *", TimeZone: "Europe/Berlin"}
-	tt, err := NewTimetable(c)
+	tt, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,24 +86,20 @@ func TestCronTimetable(t *testing.T) {
 	}
 
 	c.Schedule = check.Schedule{Cron: "not cron"}
-	if _, err := NewTimetable(c); err == nil {
+	if _, err := New(c); err == nil {
 		t.Error("a bad cron expression was accepted")
 	}
 	c.Schedule = check.Schedule{}
-	if _, err := NewTimetable(c); err == nil {
+	if _, err := New(c); err == nil {
 		t.Error("a check without a schedule was accepted")
 	}
 }
 
-func TestRunIDDerived(t *testing.T) {
-	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	a := RunID("home", "eu-west-1", at)
-	if a != RunID("home", "eu-west-1", at) {
-		t.Error("run id is not a function of check, location and time")
-	}
-	for _, other := range []string{RunID("home", "us-east-1", at), RunID("home", "eu-west-1", at.Add(time.Millisecond)), RunID("homeeu", "-west-1", at)} {
-		if other == a {
-			t.Errorf("distinct runs share run id %s", a)
-		}
+func apiCheck(id string, every time.Duration) check.Check {
+	return check.Check{
+		ID: id, Name: id, Type: check.TypeAPI, Timeout: 5 * time.Second,
+		API:       &check.APISpec{Method: "GET", URL: "https://example.com/" + id},
+		Schedule:  check.Schedule{Every: every},
+		Locations: []string{"local"},
 	}
 }
