@@ -12,7 +12,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
 	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
-	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
@@ -144,10 +144,10 @@ func rssMB(b *testing.B, pid int) float64 {
 	return 0
 }
 
-func lastSummary(b *testing.B, out string) supervisor.Summary {
+func lastSummary(b *testing.B, out string) supervisorapi.Summary {
 	b.Helper()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var e supervisor.Event
+	var e supervisorapi.Event
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &e); err != nil || e.Summary == nil {
 		b.Fatalf("no summary in %q: %v", lines[len(lines)-1], err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/cli"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // clientFlags are the flags of the commands that talk to `supervisor run`.
@@ -42,7 +43,7 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 	fs := flag.NewFlagSet("supervisor "+name, flag.ContinueOnError)
 	var c clientFlags
 	c.register(fs)
-	var req supervisor.UpgradeRequest
+	var req supervisorapi.UpgradeRequest
 	req.Rollback = rollback
 	if !rollback {
 		fs.StringVar(&req.Tag, "tag", "", "tag to upgrade to (resolved once to an image id)")
@@ -68,18 +69,18 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 			if !rollback && req.Tag == "" {
 				return errors.New("--tag is required")
 			}
-			req.ReadyTimeout, req.DrainTimeout = supervisor.Duration(*ready), supervisor.Duration(*drain)
+			req.ReadyTimeout, req.DrainTimeout = supervisorapi.Duration(*ready), supervisorapi.Duration(*drain)
 			enc := json.NewEncoder(stdout)
-			sum, err := supervisor.NewClient(c.socket).Upgrade(ctx, req, func(e supervisor.Event) {
+			sum, err := supervisorapi.NewClient(c.socket).Upgrade(ctx, req, func(e supervisorapi.Event) {
 				if c.output == "json" {
 					_ = enc.Encode(e)
 					return
 				}
-				supervisor.WriteEvent(stdout, e)
+				writeEvent(stdout, e)
 			})
-			if failed, ok := errors.AsType[*supervisor.UpgradeFailedError](err); ok {
+			if failed, ok := errors.AsType[*supervisorapi.UpgradeFailedError](err); ok {
 				if c.output == "text" {
-					supervisor.WriteSummary(stdout, failed.Summary, failed.Message)
+					writeSummary(stdout, failed.Summary, failed.Message)
 				}
 				fmt.Fprintf(stderr, "supervisor %s: %s\n", name, failed.Message)
 				return cli.ExitCode(1)
@@ -88,7 +89,7 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 				return err
 			}
 			if c.output == "text" {
-				supervisor.WriteSummary(stdout, sum, "")
+				writeSummary(stdout, sum, "")
 			}
 			return nil
 		}),
@@ -109,7 +110,7 @@ func statusCommand(stdout io.Writer) *ffcli.Command {
 			if err := c.validate(); err != nil {
 				return err
 			}
-			st, err := supervisor.NewClient(c.socket).Status(ctx)
+			st, err := supervisorapi.NewClient(c.socket).Status(ctx)
 			if err != nil {
 				return err
 			}
@@ -118,7 +119,7 @@ func statusCommand(stdout io.Writer) *ffcli.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
 			}
-			supervisor.WriteStatus(stdout, st, time.Now())
+			writeStatus(stdout, st, time.Now())
 			return nil
 		}),
 	}

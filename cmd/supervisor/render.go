@@ -1,4 +1,4 @@
-package supervisor
+package main
 
 import (
 	"fmt"
@@ -7,19 +7,21 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
-// WriteEvent writes an upgrade event as one line for people:
+// writeEvent writes an upgrade event as one line for people:
 //
 //	[   3.2s] slot 0  drain     repo:v1 (0123456789ab)  4f1c2a3b5d6e  2.1s  exit code 0
-func WriteEvent(w io.Writer, e Event) {
+func writeEvent(w io.Writer, e supervisorapi.Event) {
 	at := fmt.Sprintf("[%7.1fs]", e.Elapsed.Std().Seconds())
 	if e.Slot < 0 {
 		msg := e.Message
 		switch {
-		case e.Step == StepResult && e.Summary != nil:
-			return // WriteSummary says it
-		case e.Step == StepRollback:
+		case e.Step == supervisorapi.StepResult && e.Summary != nil:
+			return // writeSummary says it
+		case e.Step == supervisorapi.StepRollback:
 			msg = fmt.Sprintf("ROLLBACK: %s: %s", e.Message, e.Error)
 		}
 		fmt.Fprintf(w, "%s %s\n", at, msg)
@@ -42,16 +44,16 @@ func WriteEvent(w io.Writer, e Event) {
 	fmt.Fprintln(w, b.String())
 }
 
-// WriteSummary writes how an upgrade ended, for people.
-func WriteSummary(w io.Writer, s *Summary, errMsg string) {
+// writeSummary writes how an upgrade ended, for people.
+func writeSummary(w io.Writer, s *supervisorapi.Summary, errMsg string) {
 	if s == nil {
 		return
 	}
 	switch s.Result {
-	case ResultSucceeded:
+	case supervisorapi.ResultSucceeded:
 		fmt.Fprintf(w, "%s %s succeeded in %s: %d of %d slots moved from %s to %s\n",
 			s.Kind, s.ID, round(s.Took.Std()), s.Changed, s.Slots, s.From, s.To)
-	case ResultStopped:
+	case supervisorapi.ResultStopped:
 		fmt.Fprintf(w, "%s %s STOPPED after %s: %s\n", s.Kind, s.ID, round(s.Took.Std()), errMsg)
 		fmt.Fprintf(w, "  %d of %d slots run %s, the others %s\n", s.Changed, s.Slots, s.To, s.From)
 	default:
@@ -67,8 +69,8 @@ func WriteSummary(w io.Writer, s *Summary, errMsg string) {
 	}
 }
 
-// WriteStatus writes a status for people, as of now.
-func WriteStatus(w io.Writer, st Status, now time.Time) {
+// writeStatus writes a status for people, as of now.
+func writeStatus(w io.Writer, st supervisorapi.Status, now time.Time) {
 	fmt.Fprintf(w, "supervisor %s (%s), repository %s, up %s\n", st.Name, st.Version, st.Repo, round(now.Sub(st.StartedAt)))
 	prev := "none"
 	if st.Previous != nil {

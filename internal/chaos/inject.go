@@ -10,7 +10,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
 	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
-	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
@@ -132,7 +132,7 @@ func (in *Injector) inject(kind string) {
 			sig = syscall.SIGTERM
 		}
 		err = syscall.Kill(w.PID, sig)
-		in.logf("%s: %s slot %s pid %d image %s: %v", kind, sig, w.Labels[supervisor.LabelSlot], w.PID, w.Image, err)
+		in.logf("%s: %s slot %s pid %d image %s: %v", kind, sig, w.Labels[supervisorapi.LabelSlot], w.PID, w.Image, err)
 	case "upgrade", "upgrade-never-ready":
 		if in.upgrade != nil {
 			in.logf("%s: skipped, upgrade to %s running", kind, in.upgradeTag)
@@ -147,7 +147,7 @@ func (in *Injector) inject(kind string) {
 		mid := in.upgrade != nil
 		if !mid && in.rng.IntN(2) == 0 && in.startUpgrade(false) {
 			// Mid-upgrade on purpose: once the first new worker started.
-			in.waitUpgradeStep(supervisor.StepStart, 30*time.Second)
+			in.waitUpgradeStep(supervisorapi.StepStart, 30*time.Second)
 			mid = true
 		}
 		s.Host.KillSupervisor()
@@ -217,7 +217,7 @@ func (in *Injector) startUpgrade(neverReady bool) bool {
 }
 
 // waitUpgradeStep polls the running upgrade's output for a step.
-func (in *Injector) waitUpgradeStep(step string, within time.Duration) {
+func (in *Injector) waitUpgradeStep(step supervisorapi.Step, within time.Duration) {
 	deadline := time.Now().Add(within)
 	for in.upgrade != nil && !in.upgrade.Exited() && time.Now().Before(deadline) {
 		for _, e := range in.upgrade.Events() {

@@ -15,7 +15,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
-	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
@@ -204,7 +204,7 @@ func (s *System) CurrentTag() (string, error) {
 	return tagOf(st), nil
 }
 
-func tagOf(st supervisor.Status) string {
+func tagOf(st supervisorapi.Status) string {
 	_, tag, _ := strings.Cut(st.Current.Ref[strings.LastIndex(st.Current.Ref, "/")+1:], ":")
 	return tag
 }

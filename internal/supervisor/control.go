@@ -12,19 +12,11 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
-// The control API, served on the unix socket:
-//
-//	GET  /v1/status    Status as JSON
-//	POST /v1/upgrade   UpgradeRequest as JSON; answers Event JSON lines until the StepResult
-//	POST /v1/rollback  UpgradeRequest (options only); same answer
-//
-// Errors are {"error": "..."} with 400 (bad request), 409 (another upgrade
-// runs, nothing to roll back to), 422 (the tag resolves to nothing) or 503
-// (starting or stopping).
-
-// Handler serves the control API.
+// Handler serves the control API (its routes, bodies and error codes are
+// described in package supervisorapi, whose Client speaks it).
 func (s *Supervisor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
@@ -36,7 +28,7 @@ func (s *Supervisor) Handler() http.Handler {
 }
 
 func (s *Supervisor) serveUpgrade(w http.ResponseWriter, r *http.Request, rollback bool) {
-	req := UpgradeRequest{UpgradeOptions: s.cfg.DefaultUpgradeOptions()}
+	req := api.UpgradeRequest{UpgradeOptions: s.cfg.DefaultUpgradeOptions()}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -67,7 +59,7 @@ func (s *Supervisor) serveUpgrade(w http.ResponseWriter, r *http.Request, rollba
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	// The upgrade goes on when the client goes away; only the stream ends.
-	_ = p.Follow(r.Context(), func(e Event) {
+	_ = p.Follow(r.Context(), func(e api.Event) {
 		if enc.Encode(e) == nil {
 			_ = rc.Flush()
 		}

@@ -3,7 +3,11 @@
 // place without losing a job. It talks to workers only through the small
 // runtime.Runtime interface (Docker containers in production, processes
 // elsewhere) and through each worker's health port (/readyz, /metrics), so
-// every line of the logic below is shared by both runtimes.
+// every line of the logic below is shared by both runtimes. What its
+// clients see — the control API's wire types, the Client speaking it over
+// the unix socket, the labels on every instance — is package
+// supervisor/supervisorapi, which the CLI and the fleet code import instead
+// of this one.
 //
 // Desired state. A repository, the image id every slot should run (a tag is
 // resolved once, by Resolve, and only the id is kept), the number of slots

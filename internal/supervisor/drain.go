@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // drainOp is one instance being drained and removed. It runs detached from
@@ -74,7 +75,7 @@ func (s *Supervisor) doDrain(in runtime.Instance, timeout time.Duration) (res dr
 	ctx := context.Background()
 	slot, _ := slotOf(in)
 	log := s.log.With().Int("slot", slot).Str("image", imageOf(in).String()).Str("container", in.ID.Short()).Logger()
-	addr := in.Labels[LabelHealth]
+	addr := in.Labels[api.LabelHealth]
 	began := time.Now()
 
 	// A worker already draining (a supervisor restarted mid-drain) is not

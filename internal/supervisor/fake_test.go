@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // behaviour is how the instances of a fake image act.
@@ -293,7 +294,7 @@ func (f *fakeRuntime) Ready(_ context.Context, addr string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fi := range f.insts {
-		if fi.in.Labels[LabelHealth] != addr || fi.in.State != runtime.Running {
+		if fi.in.Labels[api.LabelHealth] != addr || fi.in.State != runtime.Running {
 			continue
 		}
 		switch {

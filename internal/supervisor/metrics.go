@@ -1,7 +1,11 @@
 package supervisor
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // metrics are the supervisor's Prometheus series, registered on the
@@ -61,4 +65,10 @@ func newMetrics(reg prometheus.Registerer, s *Supervisor) *metrics {
 	reg.MustRegister(m.running, m.ready, m.crashLooping, m.upgrading, m.restarts, m.upgrades,
 		m.upgradeSeconds, m.reconcileErrors, slots, checks)
 	return m
+}
+
+// upgradeEnded counts a finished upgrade and observes how long it took.
+func (m *metrics) upgradeEnded(kind api.Kind, result api.Result, took time.Duration) {
+	m.upgrades.WithLabelValues(string(kind), string(result)).Inc()
+	m.upgradeSeconds.WithLabelValues(string(kind), string(result)).Observe(took.Seconds())
 }

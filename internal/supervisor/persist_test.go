@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // A step of an upgrade that cannot be persisted stops the upgrade where it
@@ -19,8 +20,8 @@ import (
 // is started, drained or moved, and after the state file is back a restart
 // resumes from what was persisted and finishes the upgrade.
 func TestUnpersistedStepStopsTheUpgrade(t *testing.T) {
-	for _, step := range []string{StepStart, StepReady, StepDraining, StepDrain, StepRemove, StepDone} {
-		t.Run(step, func(t *testing.T) {
+	for _, step := range []api.Step{api.StepStart, api.StepReady, api.StepDraining, api.StepDrain, api.StepRemove, api.StepDone} {
+		t.Run(string(step), func(t *testing.T) {
 			dir := t.TempDir()
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, dir, nil)
@@ -30,10 +31,10 @@ func TestUnpersistedStepStopsTheUpgrade(t *testing.T) {
 				r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
 
 				res, evs := r.upgrade(request("v2", 1, 0))
-				if res.Summary == nil || res.Summary.Result != ResultStopped {
+				if res.Summary == nil || res.Summary.Result != api.ResultStopped {
 					t.Fatalf("last event %+v: want the stopped result", res)
 				}
-				for _, want := range []string{"slot 2, step " + step, state} {
+				for _, want := range []string{"slot 2, step " + string(step), state} {
 					if !strings.Contains(res.Error, want) {
 						t.Errorf("result error %q does not name %q", res.Error, want)
 					}
@@ -42,7 +43,7 @@ func TestUnpersistedStepStopsTheUpgrade(t *testing.T) {
 					t.Errorf("summary failure %+v: want slot 2 and the file", f)
 				}
 				for _, e := range evs {
-					if e.Step == StepRollback || e.Slot > 2 {
+					if e.Step == api.StepRollback || e.Slot > 2 {
 						t.Fatalf("event %+v after a step that could not be persisted", e)
 					}
 				}
@@ -75,7 +76,7 @@ func TestUnpersistedRollbackStopsTheUpgrade(t *testing.T) {
 		r.start()
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
 		res, evs := r.upgrade(request("v3", 1, 0))
-		if res.Summary == nil || res.Summary.Result != ResultStopped {
+		if res.Summary == nil || res.Summary.Result != api.ResultStopped {
 			t.Fatalf("last event %+v: want the stopped result", res)
 		}
 		for _, want := range []string{"step rollback", "not ready", state} {
@@ -84,7 +85,7 @@ func TestUnpersistedRollbackStopsTheUpgrade(t *testing.T) {
 			}
 		}
 		for _, e := range evs {
-			if e.Step == StepRollback {
+			if e.Step == api.StepRollback {
 				t.Fatalf("rolled back although the rollback was not persisted: %+v", e)
 			}
 		}
@@ -104,7 +105,7 @@ func TestUnpersistedEndIsReported(t *testing.T) {
 		r.start()
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
 		res, _ := r.upgrade(request("v2", 1, 0))
-		if res.Summary == nil || res.Summary.Result != ResultSucceeded || res.Summary.Changed != 5 {
+		if res.Summary == nil || res.Summary.Result != api.ResultSucceeded || res.Summary.Changed != 5 {
 			t.Fatalf("result %+v: every slot moved", res.Summary)
 		}
 		for _, want := range []string{"could not be persisted", state} {
@@ -127,10 +128,10 @@ func TestUnpersistedResumeLeavesTheSlots(t *testing.T) {
 		state := filepath.Join(dir, "state.json")
 		// The upgrade stops at slot 2's start; the state file keeps slots
 		// 0-1 moved. The next supervisor cannot save its resume.
-		r.breakStateAt(state, func(s State) bool { return s.Upgrade != nil && s.Upgrade.Progress[2].Step == StepStart })
+		r.breakStateAt(state, func(s State) bool { return s.Upgrade != nil && s.Upgrade.Progress[2].Step == api.StepStart })
 		r.start()
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
-		if res, _ := r.upgrade(request("v2", 1, 0)); res.Summary.Result != ResultStopped {
+		if res, _ := r.upgrade(request("v2", 1, 0)); res.Summary.Result != api.ResultStopped {
 			t.Fatalf("result %+v", res.Summary)
 		}
 		r.stopWithStateError(state)
@@ -211,7 +212,7 @@ func (r *rig) resumesTo(img runtime.Image) {
 	again := &rig{t: r.t, f: r.f, cfg: r.cfg, v1: r.v1, v2: r.v2}
 	again.start()
 	again.waitFor("all on "+img.Ref, 2*time.Minute, func() bool { return again.settledOn(img) })
-	if last := again.s.Status(context.Background()).Last; last == nil || last.Result != ResultSucceeded {
+	if last := again.s.Status(context.Background()).Last; last == nil || last.Result != api.ResultSucceeded {
 		r.t.Fatalf("last %+v after the restart", last)
 	}
 	again.stop()

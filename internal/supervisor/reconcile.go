@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // reconcileLoop reconciles every ReconcileInterval (sooner when a slot's
@@ -139,7 +140,7 @@ func (s *Supervisor) retireExtra(ctx context.Context, in runtime.Instance) {
 		return
 	}
 	if in.State == runtime.Running {
-		s.log.Info().Str("slot", in.Labels[LabelSlot]).Str("container", in.ID.Short()).Msg("worker of a slot beyond --slots: draining it")
+		s.log.Info().Str("slot", in.Labels[api.LabelSlot]).Str("container", in.ID.Short()).Msg("worker of a slot beyond --slots: draining it")
 		s.startDrain(in, s.cfg.DrainTimeout)
 		return
 	}
@@ -221,7 +222,7 @@ func (s *Supervisor) observe(ctx context.Context, insts []runtime.Instance) {
 			continue
 		}
 		wg.Go(func() {
-			addr := in.Labels[LabelHealth]
+			addr := in.Labels[api.LabelHealth]
 			results[i] = s.probe.Ready(ctx, addr)
 			if v, err := s.probe.Checks(ctx, addr); err == nil {
 				s.checks.observe(in.ID, v)

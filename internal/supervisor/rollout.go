@@ -11,12 +11,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // upgradeRun is one execution of an upgrade.
 type upgradeRun struct {
 	s     *Supervisor
-	up    *Upgrade
+	up    *api.Upgrade
 	p     *Progress
 	log   zerolog.Logger
 	began time.Time
@@ -24,13 +25,13 @@ type upgradeRun struct {
 
 // execute moves every slot to up.To, and back to up.From when a slot
 // fails; then it records the result.
-func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
+func (s *Supervisor) execute(ctx context.Context, up *api.Upgrade, p *Progress) {
 	e := &upgradeRun{s: s, up: up, p: p, log: s.log.With().Str("upgrade", up.ID).Logger(), began: time.Now()}
 	defer s.endActive(p) // when it did not end normally
 	s.metrics.upgrading.Set(1)
 	defer s.metrics.upgrading.Set(0)
 	o := up.Options
-	e.emit(Event{Slot: -1, Step: StepBegin, Image: up.To, Message: fmt.Sprintf("%s %s: %s → %s, %d slots, max surge %d, max unavailable %d, ready timeout %s, drain timeout %s",
+	e.emit(api.Event{Slot: -1, Step: api.StepBegin, Image: up.To, Message: fmt.Sprintf("%s %s: %s → %s, %d slots, max surge %d, max unavailable %d, ready timeout %s, drain timeout %s",
 		up.Kind, up.ID, up.From, up.To, s.cfg.Slots, o.MaxSurge, o.MaxUnavailable, o.ReadyTimeout.Std(), o.DrainTimeout.Std())}, false)
 	if insts, err := s.rt.List(ctx, s.ownLabels()); err == nil {
 		s.scrapeChecks(ctx, insts)
@@ -44,9 +45,9 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 			return
 		}
 		if err != nil && ctx.Err() == nil {
-			f := &Failure{Slot: -1, Reason: err.Error()}
+			f := &api.Failure{Slot: -1, Reason: err.Error()}
 			if se, ok := errors.AsType[*slotError](err); ok {
-				f = &Failure{Slot: se.slot, Reason: se.err.Error()}
+				f = &api.Failure{Slot: se.slot, Reason: se.err.Error()}
 			}
 			s.mu.Lock()
 			up.RollingBack, up.Failure = true, f
@@ -57,7 +58,7 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 			}
 			s.mu.Unlock()
 			if err != nil {
-				e.halt(baseline, &persistError{slot: -1, step: StepRollback, err: err})
+				e.halt(baseline, &persistError{slot: -1, step: api.StepRollback, err: err})
 				return
 			}
 		}
@@ -67,7 +68,7 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 		if up.Failure.Slot < 0 {
 			msg = fmt.Sprintf("moving every slot back to %s", up.From)
 		}
-		e.emit(Event{Slot: -1, Step: StepRollback, Image: up.From, Error: up.Failure.Reason, Message: msg}, false)
+		e.emit(api.Event{Slot: -1, Step: api.StepRollback, Image: up.From, Error: up.Failure.Reason, Message: msg}, false)
 	}
 	var rollbackErr error
 	if up.RollingBack && ctx.Err() == nil {
@@ -80,7 +81,7 @@ func (s *Supervisor) execute(ctx context.Context, up *Upgrade, p *Progress) {
 	if ctx.Err() != nil {
 		s.endActive(p)
 		e.log.Warn().Msg("upgrade interrupted: the supervisor is stopping; the next start settles it")
-		e.emit(Event{Slot: -1, Step: StepResult, Summary: e.summary(ResultInterrupted, baseline),
+		e.emit(api.Event{Slot: -1, Step: api.StepResult, Summary: e.summary(api.ResultInterrupted, baseline),
 			Error: "interrupted: the supervisor is stopping; it resumes (or rolls back) the upgrade when it starts again"}, true)
 		return
 	}
@@ -93,12 +94,12 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 	if insts, err := s.rt.List(context.Background(), s.ownLabels()); err == nil {
 		s.scrapeChecks(context.Background(), insts)
 	}
-	result, final := ResultSucceeded, up.To
+	result, final := api.ResultSucceeded, up.To
 	switch {
 	case up.RollingBack && rollbackErr != nil:
-		result, final = ResultRollbackFailed, up.From
+		result, final = api.ResultRollbackFailed, up.From
 	case up.RollingBack:
-		result, final = ResultRolledBack, up.From
+		result, final = api.ResultRolledBack, up.From
 	}
 	sum := e.summary(result, baseline)
 	sum.Final = final
@@ -106,7 +107,7 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 		sum.RollbackError = rollbackErr.Error()
 	}
 	s.mu.Lock()
-	if result == ResultSucceeded && up.To.ID != up.From.ID {
+	if result == api.ResultSucceeded && up.To.ID != up.From.ID {
 		prev := up.From
 		s.state.Current, s.state.Previous = up.To, &prev
 	}
@@ -118,11 +119,10 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 		s.active = nil
 	}
 	s.mu.Unlock()
-	s.metrics.upgrades.WithLabelValues(up.Kind, result).Inc()
-	s.metrics.upgradeSeconds.WithLabelValues(up.Kind, result).Observe(sum.Took.Std().Seconds())
+	s.metrics.upgradeEnded(up.Kind, result, sum.Took.Std())
 
-	ev := Event{Slot: -1, Step: StepResult, Image: final, Summary: sum}
-	if result != ResultSucceeded {
+	ev := api.Event{Slot: -1, Step: api.StepResult, Image: final, Summary: sum}
+	if result != api.ResultSucceeded {
 		ev.Error = fmt.Sprintf("%s failed at slot %d: %s; %s", up.Kind, up.Failure.Slot, up.Failure.Reason, result)
 		if up.Failure.Slot < 0 {
 			ev.Error = fmt.Sprintf("%s: %s; %s", up.Kind, up.Failure.Reason, result)
@@ -153,22 +153,21 @@ func (e *upgradeRun) halt(baseline float64, pe *persistError) {
 	s, up := e.s, e.up
 	s.mu.Lock()
 	if up.Failure == nil {
-		up.Failure = &Failure{Slot: pe.slot, Reason: pe.Error()}
+		up.Failure = &api.Failure{Slot: pe.slot, Reason: pe.Error()}
 	} else {
-		up.Failure = &Failure{Slot: up.Failure.Slot, Reason: up.Failure.Reason + "; then " + pe.Error()}
+		up.Failure = &api.Failure{Slot: up.Failure.Slot, Reason: up.Failure.Reason + "; then " + pe.Error()}
 	}
 	s.mu.Unlock()
-	sum := e.summary(ResultStopped, baseline)
+	sum := e.summary(api.ResultStopped, baseline)
 	sum.Final = up.From
 	s.endActive(e.p)
-	s.metrics.upgrades.WithLabelValues(up.Kind, ResultStopped).Inc()
-	s.metrics.upgradeSeconds.WithLabelValues(up.Kind, ResultStopped).Observe(sum.Took.Std().Seconds())
-	e.emit(Event{Slot: -1, Step: StepResult, Image: up.To, Summary: sum,
+	s.metrics.upgradeEnded(up.Kind, api.ResultStopped, sum.Took.Std())
+	e.emit(api.Event{Slot: -1, Step: api.StepResult, Image: up.To, Summary: sum,
 		Error: fmt.Sprintf("%s %s stopped: %s; %d of %d slots run %s, the others %s; make the state file writable, then upgrade again to settle every slot",
 			up.Kind, up.ID, up.Failure.Reason, sum.Changed, s.cfg.Slots, up.To, up.From)}, true)
 }
 
-func (e *upgradeRun) summary(result string, baseline float64) *Summary {
+func (e *upgradeRun) summary(result api.Result, baseline float64) *api.Summary {
 	s, up := e.s, e.up
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,7 +177,7 @@ func (e *upgradeRun) summary(result string, baseline float64) *Summary {
 			changed++
 		}
 	}
-	if result != ResultSucceeded {
+	if result != api.ResultSucceeded {
 		changed = 0
 		for _, img := range s.state.Slots {
 			if img.ID != up.From.ID {
@@ -186,10 +185,10 @@ func (e *upgradeRun) summary(result string, baseline float64) *Summary {
 			}
 		}
 	}
-	return &Summary{
+	return &api.Summary{
 		ID: up.ID, Kind: up.Kind, Result: result, From: up.From, To: up.To, Final: up.To,
 		Slots: s.cfg.Slots, Changed: changed, Failure: up.Failure,
-		StartedAt: up.StartedAt, Took: Duration(time.Since(up.StartedAt)), Timings: up.Timings,
+		StartedAt: up.StartedAt, Took: api.Duration(time.Since(up.StartedAt)), Timings: up.Timings,
 		Checks: int64(s.checks.total() - baseline), Restarts: up.Restarts,
 	}
 }
@@ -212,16 +211,20 @@ func failSlot(slot int, err error) error {
 	return &slotError{slot, err}
 }
 
+// stepResume names, in a persistError, the restart of an unfinished upgrade
+// (never an event: a restart that cannot be persisted does not run).
+const stepResume api.Step = "resume"
+
 // persistError is a step of an upgrade that could not be saved in the
 // state file. The upgrade stops there (see halt).
 type persistError struct {
 	slot int // -1: the upgrade as a whole
-	step string
+	step api.Step
 	err  error
 }
 
 func (e *persistError) Error() string {
-	where := "step " + e.step
+	where := "step " + string(e.step)
 	if e.slot >= 0 {
 		where = fmt.Sprintf("slot %d, step %s", e.slot, e.step)
 	}
@@ -302,7 +305,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 		return err
 	}
 	defer func() { k.gen.Add(1); k.unlock() }()
-	insts, err := s.rt.List(ctx, map[string]string{LabelManagedBy: ManagedBy, LabelSupervisor: s.cfg.Name, LabelSlot: strconv.Itoa(slot)})
+	insts, err := s.rt.List(ctx, map[string]string{api.LabelManagedBy: api.ManagedBy, api.LabelSupervisor: s.cfg.Name, api.LabelSlot: strconv.Itoa(slot)})
 	if err != nil {
 		return &slotError{slot, err}
 	}
@@ -344,14 +347,14 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if perr := e.step(slot, Event{Step: StepFailed, Image: target, Error: err.Error()}); perr != nil {
+			if perr := e.step(slot, api.Event{Step: api.StepFailed, Image: target, Error: err.Error()}); perr != nil {
 				return perr
 			}
 			return &slotError{slot, fmt.Errorf("start a new instance of %s: %w", target, err)}
 		}
 		e.addTiming(&e.up.Timings.Start, time.Since(t0))
-		if err := e.step(slot, Event{Step: StepStart, Image: target, Instance: in.ID, Took: Duration(time.Since(t0)),
-			Message: "health " + in.Labels[LabelHealth]}); err != nil {
+		if err := e.step(slot, api.Event{Step: api.StepStart, Image: target, Instance: in.ID, Took: api.Duration(time.Since(t0)),
+			Message: "health " + in.Labels[api.LabelHealth]}); err != nil {
 			return err
 		}
 		keep = &in
@@ -363,7 +366,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		perr := e.step(slot, Event{Step: StepFailed, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0)), Error: err.Error()})
+		perr := e.step(slot, api.Event{Step: api.StepFailed, Image: target, Instance: keep.ID, Took: api.Duration(time.Since(t0)), Error: err.Error()})
 		// The failed instance goes either way: that takes the slot back to
 		// where it was, not further.
 		if res := s.drain(context.WithoutCancel(ctx), *keep, e.up.Options.DrainTimeout.Std()); res.err != nil {
@@ -375,7 +378,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 		return &slotError{slot, err}
 	}
 	e.addTiming(&e.up.Timings.Ready, time.Since(t0))
-	if err := e.step(slot, Event{Step: StepReady, Image: target, Instance: keep.ID, Took: Duration(time.Since(t0))}); err != nil {
+	if err := e.step(slot, api.Event{Step: api.StepReady, Image: target, Instance: keep.ID, Took: api.Duration(time.Since(t0))}); err != nil {
 		return err
 	}
 	for _, o := range others {
@@ -386,13 +389,13 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 	s.mu.Lock()
 	s.state.Slots[slot] = target
 	s.mu.Unlock()
-	return e.step(slot, Event{Step: StepDone, Image: target, Instance: keep.ID})
+	return e.step(slot, api.Event{Step: api.StepDone, Image: target, Instance: keep.ID})
 }
 
 // retire drains and removes an old instance of the slot.
 func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) error {
 	img := imageOf(in)
-	if err := e.step(slot, Event{Step: StepDraining, Image: img, Instance: in.ID}); err != nil {
+	if err := e.step(slot, api.Event{Step: api.StepDraining, Image: img, Instance: in.ID}); err != nil {
 		return err
 	}
 	res := e.s.drain(ctx, in, e.up.Options.DrainTimeout.Std())
@@ -404,11 +407,11 @@ func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) 
 		msg = "killed: still running at the drain timeout"
 	}
 	e.addTiming(&e.up.Timings.Drain, res.drained)
-	if err := e.step(slot, Event{Step: StepDrain, Image: img, Instance: in.ID, Took: Duration(res.drained), Message: msg}); err != nil {
+	if err := e.step(slot, api.Event{Step: api.StepDrain, Image: img, Instance: in.ID, Took: api.Duration(res.drained), Message: msg}); err != nil {
 		return err
 	}
 	e.addTiming(&e.up.Timings.Remove, res.removed)
-	return e.step(slot, Event{Step: StepRemove, Image: img, Instance: in.ID, Took: Duration(res.removed)})
+	return e.step(slot, api.Event{Step: api.StepRemove, Image: img, Instance: in.ID, Took: api.Duration(res.removed)})
 }
 
 // awaitReady polls a new instance until its /readyz answers ready; it fails
@@ -420,7 +423,7 @@ func (e *upgradeRun) awaitReady(ctx context.Context, in runtime.Instance) error 
 	defer deadline.Stop()
 	tick := time.NewTicker(s.cfg.ProbeInterval)
 	defer tick.Stop()
-	addr := in.Labels[LabelHealth]
+	addr := in.Labels[api.LabelHealth]
 	var last error
 	for {
 		cur, err := s.rt.Inspect(ctx, in.ID)
@@ -450,20 +453,20 @@ func (e *upgradeRun) awaitReady(ctx context.Context, in runtime.Instance) error 
 	}
 }
 
-func (e *upgradeRun) addTiming(d *Duration, took time.Duration) {
+func (e *upgradeRun) addTiming(d *api.Duration, took time.Duration) {
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
-	*d += Duration(took)
+	*d += api.Duration(took)
 }
 
 // step records a slot's step in the state (persisted) and the progress.
 // A step that cannot be persisted is still told (it happened) and returned
 // as a *persistError: the upgrade must not go on from it.
-func (e *upgradeRun) step(slot int, ev Event) error {
+func (e *upgradeRun) step(slot int, ev api.Event) error {
 	ev.Slot = slot
 	s := e.s
 	s.mu.Lock()
-	e.up.Progress[slot] = SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
+	e.up.Progress[slot] = api.SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
 	err := s.saveLocked()
 	s.mu.Unlock()
 	e.emit(ev, false)
@@ -473,10 +476,10 @@ func (e *upgradeRun) step(slot int, ev Event) error {
 	return nil
 }
 
-func (e *upgradeRun) emit(ev Event, final bool) {
+func (e *upgradeRun) emit(ev api.Event, final bool) {
 	ev.Time = time.Now().UTC()
 	ev.Upgrade = e.up.ID
-	ev.Elapsed = Duration(time.Since(e.began))
+	ev.Elapsed = api.Duration(time.Since(e.began))
 	l := e.log.Info()
 	if ev.Error != "" {
 		l = e.log.Warn().Str("error", ev.Error)
@@ -493,6 +496,6 @@ func (e *upgradeRun) emit(ev Event, final bool) {
 	if ev.Took != 0 {
 		l = l.Dur("took", ev.Took.Std())
 	}
-	l.Str("step", ev.Step).Msg(ev.Message)
+	l.Str("step", string(ev.Step)).Msg(ev.Message)
 	e.p.add(ev, final)
 }

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // stateFormat is the version of state.json this build writes and reads.
@@ -29,93 +29,10 @@ type State struct {
 	// Slots holds the image each slot should run, by slot index.
 	Slots []runtime.Image `json:"slots"`
 	// Upgrade is the upgrade in progress.
-	Upgrade *Upgrade `json:"upgrade,omitempty"`
+	Upgrade *api.Upgrade `json:"upgrade,omitempty"`
 	// Last is the summary of the last finished upgrade.
-	Last *Summary `json:"last,omitempty"`
+	Last *api.Summary `json:"last,omitempty"`
 }
-
-// Upgrade is an upgrade (or rollback) in progress, as persisted after
-// every step.
-type Upgrade struct {
-	// ID names it (u-YYYYMMDDThhmmss-xxxx).
-	ID string `json:"id"`
-	// Kind is "upgrade" or "rollback".
-	Kind string `json:"kind"`
-	// From is the image the host ran before; To the one it moves to.
-	From runtime.Image `json:"from"`
-	To   runtime.Image `json:"to"`
-	// Options are the request's settings.
-	Options UpgradeOptions `json:"options"`
-	// StartedAt is when it began.
-	StartedAt time.Time `json:"started_at"`
-	// RollingBack is set once it failed (or a restart chose rollback): the
-	// host is moving back to From.
-	RollingBack bool `json:"rolling_back,omitempty"`
-	// Failure says which slot failed and why.
-	Failure *Failure `json:"failure,omitempty"`
-	// Progress is the last step of each slot it touched, by slot index.
-	Progress map[int]SlotProgress `json:"progress,omitempty"`
-	// Timings add up the time spent in each step.
-	Timings StepTimings `json:"timings"`
-	// Restarts counts the supervisor restarts it survived.
-	Restarts int `json:"restarts,omitempty"`
-}
-
-// Failure is why an upgrade failed.
-type Failure struct {
-	// Slot is the slot that failed (-1: not one slot's fault).
-	Slot int `json:"slot"`
-	// Reason says what happened, e.g. "new instance exited with code 3".
-	Reason string `json:"reason"`
-}
-
-// SlotProgress is where one slot is in an upgrade.
-type SlotProgress struct {
-	// Step is the last step done: start, ready, drain, remove, done, failed.
-	Step string `json:"step"`
-	// Image is the image the slot is moving to.
-	Image runtime.ImageID `json:"image"`
-	// Instance is the instance the step concerned.
-	Instance runtime.InstanceID `json:"instance,omitempty"`
-	// At is when the step ended.
-	At time.Time `json:"at"`
-}
-
-// StepTimings add up the durations of the steps of an upgrade.
-type StepTimings struct {
-	Start  Duration `json:"start"`
-	Ready  Duration `json:"ready"`
-	Drain  Duration `json:"drain"`
-	Remove Duration `json:"remove"`
-}
-
-// Duration is a time.Duration written as "1.5s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "1.5s" or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("duration: want a string like \"1.5s\": %s", b)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// Std is the duration as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // stateStore reads and writes STATE_DIR/state.json.
 type stateStore struct {

@@ -16,22 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
-)
-
-// Labels every instance of a supervisor carries.
-const (
-	// LabelManagedBy is set to ManagedBy on every instance a supervisor creates.
-	LabelManagedBy = "io.checkfleet.managed-by"
-	// LabelSupervisor is the supervisor's Config.Name.
-	LabelSupervisor = "io.checkfleet.supervisor"
-	// LabelSlot is the slot index.
-	LabelSlot = "io.checkfleet.slot"
-	// LabelHealth is the host:port of the instance's health server.
-	LabelHealth = "io.checkfleet.health"
-	// LabelImageRef is the repo:tag the image was resolved from.
-	LabelImageRef = "io.checkfleet.image-ref"
-	// ManagedBy is the value of LabelManagedBy.
-	ManagedBy = "checkfleet-supervisor"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // Supervisor keeps a host's worker slots running and upgrades them. Create
@@ -208,7 +193,7 @@ func (s *Supervisor) Ready() error {
 
 // ownLabels select this supervisor's instances.
 func (s *Supervisor) ownLabels() map[string]string {
-	return map[string]string{LabelManagedBy: ManagedBy, LabelSupervisor: s.cfg.Name}
+	return api.OwnLabels(s.cfg.Name)
 }
 
 func (s *Supervisor) saveLocked() error { return s.store.save(s.state) }
@@ -229,8 +214,8 @@ func (s *Supervisor) startInstance(ctx context.Context, slot int, img runtime.Im
 		Args:  []string{"run"},
 		Env:   s.cfg.Worker.env(addr, workerID, img),
 		Labels: map[string]string{
-			LabelManagedBy: ManagedBy, LabelSupervisor: s.cfg.Name,
-			LabelSlot: strconv.Itoa(slot), LabelHealth: addr, LabelImageRef: img.Ref,
+			api.LabelManagedBy: api.ManagedBy, api.LabelSupervisor: s.cfg.Name,
+			api.LabelSlot: strconv.Itoa(slot), api.LabelHealth: addr, api.LabelImageRef: img.Ref,
 		},
 		Limits:      s.cfg.Limits,
 		StopTimeout: s.cfg.DrainTimeout,
@@ -258,7 +243,7 @@ func (s *Supervisor) healthAddr(slot int, others []runtime.Instance) (string, er
 	used := map[string]bool{}
 	for _, in := range others {
 		if in.State == runtime.Running {
-			used[in.Labels[LabelHealth]] = true
+			used[in.Labels[api.LabelHealth]] = true
 		}
 	}
 	for _, port := range []int{s.cfg.HealthBasePort + slot, s.cfg.HealthBasePort + s.cfg.Slots + slot} {
@@ -272,13 +257,13 @@ func (s *Supervisor) healthAddr(slot int, others []runtime.Instance) (string, er
 
 // slotOf reads an instance's slot label.
 func slotOf(in runtime.Instance) (int, bool) {
-	n, err := strconv.Atoi(in.Labels[LabelSlot])
+	n, err := strconv.Atoi(in.Labels[api.LabelSlot])
 	return n, err == nil && n >= 0
 }
 
 // imageOf is the image an instance runs, with the ref it was started as.
 func imageOf(in runtime.Instance) runtime.Image {
-	return runtime.Image{ID: in.Image, Ref: in.Labels[LabelImageRef]}
+	return runtime.Image{ID: in.Image, Ref: in.Labels[api.LabelImageRef]}
 }
 
 // slotKeeper is one slot's lock (held by whoever creates or replaces its
@@ -356,11 +341,11 @@ func (t *checkTally) total() float64 {
 func (s *Supervisor) scrapeChecks(ctx context.Context, insts []runtime.Instance) {
 	var wg sync.WaitGroup
 	for _, in := range insts {
-		if in.State != runtime.Running || in.Labels[LabelHealth] == "" {
+		if in.State != runtime.Running || in.Labels[api.LabelHealth] == "" {
 			continue
 		}
 		wg.Go(func() {
-			if v, err := s.probe.Checks(ctx, in.Labels[LabelHealth]); err == nil {
+			if v, err := s.probe.Checks(ctx, in.Labels[api.LabelHealth]); err == nil {
 				s.checks.observe(in.ID, v)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // These tests run the supervisor's logic against fakeRuntime inside a
@@ -105,22 +106,22 @@ func (r *rig) settledOn(img runtime.Image) bool {
 }
 
 // upgrade runs an upgrade to completion and returns its result event.
-func (r *rig) upgrade(req UpgradeRequest) (Event, []Event) {
+func (r *rig) upgrade(req api.UpgradeRequest) (api.Event, []api.Event) {
 	r.t.Helper()
 	p, err := r.s.Upgrade(context.Background(), req)
 	if err != nil {
 		r.t.Fatalf("upgrade: %v", err)
 	}
-	var evs []Event
-	if err := p.Follow(context.Background(), func(e Event) { evs = append(evs, e) }); err != nil {
+	var evs []api.Event
+	if err := p.Follow(context.Background(), func(e api.Event) { evs = append(evs, e) }); err != nil {
 		r.t.Fatal(err)
 	}
 	return evs[len(evs)-1], evs
 }
 
-func request(tag string, surge, unavailable int) UpgradeRequest {
-	return UpgradeRequest{Tag: tag, UpgradeOptions: UpgradeOptions{MaxSurge: surge, MaxUnavailable: unavailable,
-		ReadyTimeout: Duration(10 * time.Second), DrainTimeout: Duration(30 * time.Second)}}
+func request(tag string, surge, unavailable int) api.UpgradeRequest {
+	return api.UpgradeRequest{Tag: tag, UpgradeOptions: api.UpgradeOptions{MaxSurge: surge, MaxUnavailable: unavailable,
+		ReadyTimeout: api.Duration(10 * time.Second), DrainTimeout: api.Duration(30 * time.Second)}}
 }
 
 func TestUpgradeBatchesKeepTheirPromises(t *testing.T) {
@@ -143,7 +144,7 @@ func TestUpgradeBatchesKeepTheirPromises(t *testing.T) {
 				r.f.startWatching()
 				res, evs := r.upgrade(request("v2", tc.surge, tc.unavailable))
 				minReady, maxAlive := r.f.watched()
-				if res.Summary.Result != ResultSucceeded || res.Summary.Changed != 5 {
+				if res.Summary.Result != api.ResultSucceeded || res.Summary.Changed != 5 {
 					t.Fatalf("result %+v", res.Summary)
 				}
 				if minReady < tc.minReady || maxAlive > tc.maxAlive {
@@ -156,11 +157,11 @@ func TestUpgradeBatchesKeepTheirPromises(t *testing.T) {
 				if st.Current.ID != r.v2.ID || st.Previous == nil || st.Previous.ID != r.v1.ID || st.Last.ID != res.Upgrade {
 					t.Fatalf("status after: current %s previous %v last %+v", st.Current, st.Previous, st.Last)
 				}
-				counts := map[string]int{}
+				counts := map[api.Step]int{}
 				for _, e := range evs {
 					counts[e.Step]++
 				}
-				if counts[StepStart] != 5 || counts[StepReady] != 5 || counts[StepDrain] != 5 || counts[StepRemove] != 5 || counts[StepDone] != 5 {
+				if counts[api.StepStart] != 5 || counts[api.StepReady] != 5 || counts[api.StepDrain] != 5 || counts[api.StepRemove] != 5 || counts[api.StepDone] != 5 {
 					t.Fatalf("steps %v: want 5 of each", counts)
 				}
 				tm := res.Summary.Timings
@@ -187,7 +188,7 @@ func TestFailureMovesTheMovedSlotsBack(t *testing.T) {
 		res, evs := r.upgrade(request("v3", 1, 0))
 		minReady, _ := r.f.watched()
 		sum := res.Summary
-		if sum.Result != ResultRolledBack || sum.Failure == nil || sum.Failure.Slot != 3 ||
+		if sum.Result != api.ResultRolledBack || sum.Failure == nil || sum.Failure.Slot != 3 ||
 			!strings.Contains(sum.Failure.Reason, "not ready within 10s") || sum.Final.ID != r.v1.ID {
 			t.Fatalf("summary %+v", sum)
 		}
@@ -196,7 +197,7 @@ func TestFailureMovesTheMovedSlotsBack(t *testing.T) {
 		}
 		back := 0
 		for _, e := range evs {
-			if e.Step == StepDone && e.Image.ID == r.v1.ID {
+			if e.Step == api.StepDone && e.Image.ID == r.v1.ID {
 				back++
 			}
 		}
@@ -225,7 +226,7 @@ func TestNewInstanceExitingFailsAtOnce(t *testing.T) {
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
 		began := time.Now()
 		res, _ := r.upgrade(request("crash", 1, 0))
-		if res.Summary.Result != ResultRolledBack || !strings.Contains(res.Error, "exited with code 2") {
+		if res.Summary.Result != api.ResultRolledBack || !strings.Contains(res.Error, "exited with code 2") {
 			t.Fatalf("result %+v %q", res.Summary, res.Error)
 		}
 		if took := time.Since(began); took > 2*time.Second {
@@ -257,10 +258,10 @@ func TestMissingTagAndSecondUpgrade(t *testing.T) {
 		if busy, ok := errors.AsType[*BusyError](err); !ok || !strings.Contains(busy.Running, "upgrade u-") {
 			t.Fatalf("second upgrade: %v, want a BusyError naming the first", err)
 		}
-		if err := p.Follow(context.Background(), func(Event) {}); err != nil {
+		if err := p.Follow(context.Background(), func(api.Event) {}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.s.Upgrade(context.Background(), UpgradeRequest{Rollback: true, UpgradeOptions: request("", 1, 0).UpgradeOptions}); err != nil {
+		if _, err := r.s.Upgrade(context.Background(), api.UpgradeRequest{Rollback: true, UpgradeOptions: request("", 1, 0).UpgradeOptions}); err != nil {
 			t.Fatalf("rollback after the upgrade: %v", err)
 		}
 		r.waitFor("back on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
@@ -279,8 +280,8 @@ func TestRestartMidUpgradeSettles(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, dir, func(c *Config) { c.OnRestart = policy })
 				lbl := func(slot int, port int) map[string]string {
-					return map[string]string{LabelManagedBy: ManagedBy, LabelSupervisor: "test", LabelSlot: itoa(slot),
-						LabelHealth: "127.0.0.1:" + itoa(port)}
+					return map[string]string{api.LabelManagedBy: api.ManagedBy, api.LabelSupervisor: "test", api.LabelSlot: itoa(slot),
+						api.LabelHealth: "127.0.0.1:" + itoa(port)}
 				}
 				slots := []runtime.Image{r.v2, r.v2, r.v1, r.v1, r.v1}
 				for i, img := range slots {
@@ -291,9 +292,9 @@ func TestRestartMidUpgradeSettles(t *testing.T) {
 				if err := r.f.Signal(context.Background(), oldDraining, 15); err != nil {
 					t.Fatal(err)
 				}
-				st := State{Current: r.v1, Slots: slots, Upgrade: &Upgrade{ID: "u-test", Kind: "upgrade", From: r.v1, To: r.v2,
-					Options: request("v2", 1, 0).UpgradeOptions, StartedAt: time.Now(), Progress: map[int]SlotProgress{
-						0: {Step: StepDone}, 1: {Step: StepDone}, 2: {Step: StepDraining, Instance: oldDraining}}}}
+				st := State{Current: r.v1, Slots: slots, Upgrade: &api.Upgrade{ID: "u-test", Kind: api.KindUpgrade, From: r.v1, To: r.v2,
+					Options: request("v2", 1, 0).UpgradeOptions, StartedAt: time.Now(), Progress: map[int]api.SlotProgress{
+						0: {Step: api.StepDone}, 1: {Step: api.StepDone}, 2: {Step: api.StepDraining, Instance: oldDraining}}}}
 				if err := (stateStore{dir: dir}).save(st); err != nil {
 					t.Fatal(err)
 				}
@@ -315,10 +316,10 @@ func TestRestartMidUpgradeSettles(t *testing.T) {
 				if last == nil || last.Restarts != 1 {
 					t.Fatalf("last upgrade %+v: want one restart", last)
 				}
-				if policy == Resume && (last.Result != ResultSucceeded || r.f.has(halfNew) == false) {
+				if policy == Resume && (last.Result != api.ResultSucceeded || r.f.has(halfNew) == false) {
 					t.Fatalf("resume: %s, half-moved instance kept %v", last.Result, r.f.has(halfNew))
 				}
-				if policy == Rollback && last.Result != ResultRolledBack {
+				if policy == Rollback && last.Result != api.ResultRolledBack {
 					t.Fatalf("rollback: %s", last.Result)
 				}
 				r.stop()
@@ -334,7 +335,7 @@ func TestReconcile(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, dir, nil)
-		foreign := r.f.add(r.v1, map[string]string{LabelManagedBy: ManagedBy, LabelSupervisor: "someone-else", LabelSlot: "0"}, true)
+		foreign := r.f.add(r.v1, map[string]string{api.LabelManagedBy: api.ManagedBy, api.LabelSupervisor: "someone-else", api.LabelSlot: "0"}, true)
 		unlabelled := r.f.add(r.v1, map[string]string{"app": "other"}, true)
 		r.start()
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
@@ -384,7 +385,7 @@ func TestReconcile(t *testing.T) {
 			t.Fatalf("stopping took %s: the drains were not in parallel", took)
 		}
 		for slot, ins := range r.f.running() {
-			if slot >= 0 && len(ins) > 0 && ins[0].Labels[LabelSupervisor] == "test" {
+			if slot >= 0 && len(ins) > 0 && ins[0].Labels[api.LabelSupervisor] == "test" {
 				t.Fatalf("slot %d still runs after the stop", slot)
 			}
 		}
@@ -407,12 +408,12 @@ func TestDrainTimeoutKills(t *testing.T) {
 		r.start()
 		r.waitFor("five ready on v1", time.Minute, func() bool { return r.settledOn(r.v1) })
 		res, evs := r.upgrade(request("v2", 1, 0))
-		if res.Summary.Result != ResultSucceeded {
+		if res.Summary.Result != api.ResultSucceeded {
 			t.Fatalf("%+v", res.Summary)
 		}
 		killed := 0
 		for _, e := range evs {
-			if e.Step == StepDrain && strings.Contains(e.Message, "killed") && e.Took.Std() >= 30*time.Second {
+			if e.Step == api.StepDrain && strings.Contains(e.Message, "killed") && e.Took.Std() >= 30*time.Second {
 				killed++
 			}
 		}
@@ -436,19 +437,19 @@ func TestStopMidUpgradeResumesOnNextStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var result Event
+		var result api.Event
 		seen := make(chan struct{})
 		go func() {
 			defer close(seen)
-			_ = p.Follow(context.Background(), func(e Event) { result = e })
+			_ = p.Follow(context.Background(), func(e api.Event) { result = e })
 		}()
 		r.waitFor("slot 1 moved", time.Minute, func() bool {
 			st := r.s.Status(context.Background())
-			return st.Upgrade != nil && st.Upgrade.Progress[1].Step == StepDone
+			return st.Upgrade != nil && st.Upgrade.Progress[1].Step == api.StepDone
 		})
 		r.stop()
 		<-seen
-		if result.Step != StepResult || result.Summary.Result != ResultInterrupted {
+		if result.Step != api.StepResult || result.Summary.Result != api.ResultInterrupted {
 			t.Fatalf("last event %+v: want the interrupted result", result)
 		}
 		if left, _ := r.f.List(context.Background(), nil); len(left) != 0 {
@@ -462,7 +463,7 @@ func TestStopMidUpgradeResumesOnNextStart(t *testing.T) {
 		again := &rig{t: t, f: r.f, cfg: r.cfg, v1: r.v1, v2: r.v2}
 		again.start()
 		again.waitFor("all on v2", 2*time.Minute, func() bool { return again.settledOn(r.v2) })
-		if last := again.s.Status(context.Background()).Last; last.Result != ResultSucceeded || last.Restarts != 1 {
+		if last := again.s.Status(context.Background()).Last; last.Result != api.ResultSucceeded || last.Restarts != 1 {
 			t.Fatalf("last %+v", last)
 		}
 		again.stop()

@@ -9,36 +9,16 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
-// UpgradeOptions are the settings of one upgrade or rollback.
-type UpgradeOptions struct {
-	// MaxSurge is how many slots may run an extra (new) instance at once.
-	MaxSurge int `json:"max_surge"`
-	// MaxUnavailable is how many slots may be without a ready instance at once.
-	MaxUnavailable int `json:"max_unavailable"`
-	// ReadyTimeout bounds the wait for a new instance's /readyz.
-	ReadyTimeout Duration `json:"ready_timeout"`
-	// DrainTimeout bounds an old instance's drain before SIGKILL.
-	DrainTimeout Duration `json:"drain_timeout"`
-}
-
-// UpgradeRequest asks for an upgrade to Tag, or (Rollback) a return to the
-// previous image.
-type UpgradeRequest struct {
-	// Tag is resolved once, under the pull policy, to the image id every slot gets.
-	Tag string `json:"tag,omitempty"`
-	// Rollback returns to the image the host ran before the last upgrade.
-	Rollback bool `json:"rollback,omitempty"`
-	UpgradeOptions
-}
-
 // DefaultUpgradeOptions are surge 1, unavailable 0 and the configured timeouts.
-func (c Config) DefaultUpgradeOptions() UpgradeOptions {
-	return UpgradeOptions{MaxSurge: 1, ReadyTimeout: Duration(c.ReadyTimeout), DrainTimeout: Duration(c.DrainTimeout)}
+func (c Config) DefaultUpgradeOptions() api.UpgradeOptions {
+	return api.UpgradeOptions{MaxSurge: 1, ReadyTimeout: api.Duration(c.ReadyTimeout), DrainTimeout: api.Duration(c.DrainTimeout)}
 }
 
-func (r UpgradeRequest) validate(c Config) error {
+// validateRequest reports the settings of r that cannot work with c.
+func validateRequest(r api.UpgradeRequest, c Config) error {
 	var errs []error
 	if r.Rollback != (r.Tag == "") {
 		if r.Rollback {
@@ -96,8 +76,8 @@ func (e *BusyError) Error() string { return "another upgrade is in progress: " +
 // progress. It resolves the tag first: a tag that resolves to nothing
 // fails here and changes nothing. The upgrade runs on the supervisor's
 // context, not ctx: a client that goes away does not stop it.
-func (s *Supervisor) Upgrade(ctx context.Context, req UpgradeRequest) (*Progress, error) {
-	if err := req.validate(s.cfg); err != nil {
+func (s *Supervisor) Upgrade(ctx context.Context, req api.UpgradeRequest) (*Progress, error) {
+	if err := validateRequest(req, s.cfg); err != nil {
 		return nil, &RequestError{err}
 	}
 	s.mu.Lock()
@@ -138,20 +118,20 @@ func (s *Supervisor) Upgrade(ctx context.Context, req UpgradeRequest) (*Progress
 	return p, nil
 }
 
-func (s *Supervisor) newUpgrade(ctx context.Context, req UpgradeRequest, from runtime.Image, prev *runtime.Image) (*Upgrade, error) {
+func (s *Supervisor) newUpgrade(ctx context.Context, req api.UpgradeRequest, from runtime.Image, prev *runtime.Image) (*api.Upgrade, error) {
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
 	now := time.Now().UTC()
-	up := &Upgrade{
+	up := &api.Upgrade{
 		ID:   "u-" + now.Format("20060102T150405") + "-" + hex.EncodeToString(b),
-		Kind: "upgrade", From: from, Options: req.UpgradeOptions, StartedAt: now,
-		Progress: map[int]SlotProgress{},
+		Kind: api.KindUpgrade, From: from, Options: req.UpgradeOptions, StartedAt: now,
+		Progress: map[int]api.SlotProgress{},
 	}
 	if req.Rollback {
 		if prev == nil {
 			return nil, ErrNoPrevious
 		}
-		up.Kind, up.To = "rollback", *prev
+		up.Kind, up.To = api.KindRollback, *prev
 		return up, nil
 	}
 	to, err := s.rt.Resolve(ctx, s.cfg.Repo, req.Tag, s.cfg.Pull)
@@ -179,7 +159,7 @@ func (s *Supervisor) describeActiveLocked() string {
 	}
 	done := 0
 	for _, p := range up.Progress {
-		if p.Step == StepDone {
+		if p.Step == api.StepDone {
 			done++
 		}
 	}
@@ -204,19 +184,19 @@ func (s *Supervisor) endActive(p *Progress) {
 // resume continues (or rolls back, as Config.OnRestart says) an upgrade a
 // previous supervisor did not finish. When the restart cannot be persisted
 // it leaves the upgrade as it is, saying why in the log and the status.
-func (s *Supervisor) resume(ctx context.Context, up *Upgrade) {
+func (s *Supervisor) resume(ctx context.Context, up *api.Upgrade) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	was := *up
 	up.Restarts++
 	if s.cfg.OnRestart == Rollback && !up.RollingBack {
 		up.RollingBack = true
-		up.Failure = &Failure{Slot: -1, Reason: "the supervisor restarted mid-upgrade and --on-restart is rollback"}
+		up.Failure = &api.Failure{Slot: -1, Reason: "the supervisor restarted mid-upgrade and --on-restart is rollback"}
 	}
 	if err := s.saveLocked(); err != nil {
 		// Going on would act on progress the file does not have.
 		up.Restarts, up.RollingBack = was.Restarts, was.RollingBack
-		up.Failure = &Failure{Slot: -1, Reason: (&persistError{slot: -1, step: "resume", err: err}).Error()}
+		up.Failure = &api.Failure{Slot: -1, Reason: (&persistError{slot: -1, step: stepResume, err: err}).Error()}
 		s.log.Error().Err(err).Str("upgrade", up.ID).Msg("unfinished upgrade not resumed: its restart cannot be persisted; slots left as they are")
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // Launcher prepares `supervisor ARGS...` as a process; the caller re-execs
@@ -46,7 +47,7 @@ type Host struct {
 	Name     string // --name
 	IP       string // --health-host
 	Base     int    // --health-base-port
-	Client   *supervisor.Client
+	Client   *supervisorapi.Client
 	Observer runtime.Runtime
 
 	sup *Proc
@@ -79,7 +80,7 @@ func NewHostOn(t testing.TB, h runtimetest.Harness, launch Launcher, env *queuet
 		Name: fmt.Sprintf("t%08x", rand.Uint32()), IP: runtimetest.LoopbackIP(t),
 	}
 	x.Base = runtimetest.FreePorts(t, x.IP, 2*Slots)
-	x.Client = supervisor.NewClient(x.Socket)
+	x.Client = supervisorapi.NewClient(x.Socket)
 	x.Observer = h.Runtime(t, x.Dir, true)
 	t.Cleanup(x.cleanup)
 	return x
@@ -87,7 +88,7 @@ func NewHostOn(t testing.TB, h runtimetest.Harness, launch Launcher, env *queuet
 
 // OwnLabels select the instances of this host's supervisor.
 func (x *Host) OwnLabels() map[string]string {
-	return map[string]string{supervisor.LabelManagedBy: supervisor.ManagedBy, supervisor.LabelSupervisor: x.Name}
+	return supervisorapi.OwnLabels(x.Name)
 }
 
 // ProductDefaults are `supervisor run` flags that put a host's supervisor
@@ -180,7 +181,7 @@ func (x *Host) HealthURL() string {
 }
 
 // Status asks the running supervisor.
-func (x *Host) Status() (supervisor.Status, error) {
+func (x *Host) Status() (supervisorapi.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return x.Client.Status(ctx)
@@ -189,9 +190,9 @@ func (x *Host) Status() (supervisor.Status, error) {
 // WaitSettled waits until no upgrade runs and every slot has exactly one
 // running, ready instance of img (any image when img is ""), and returns
 // the status.
-func (x *Host) WaitSettled(img runtime.ImageID, timeout time.Duration) supervisor.Status {
+func (x *Host) WaitSettled(img runtime.ImageID, timeout time.Duration) supervisorapi.Status {
 	x.t.Helper()
-	var st supervisor.Status
+	var st supervisorapi.Status
 	var why string
 	deadline := time.Now().Add(timeout)
 	for {
@@ -216,7 +217,7 @@ func (x *Host) WaitSettled(img runtime.ImageID, timeout time.Duration) superviso
 	}
 }
 
-func unsettled(st supervisor.Status, img runtime.ImageID) string {
+func unsettled(st supervisorapi.Status, img runtime.ImageID) string {
 	switch {
 	case st.Upgrade != nil:
 		return "an upgrade is in progress"
@@ -344,10 +345,10 @@ func (p *Proc) Tail(n int) string {
 }
 
 // Events parses the JSON lines of an `upgrade --output json` so far.
-func (p *Proc) Events() []supervisor.Event {
-	var evs []supervisor.Event
+func (p *Proc) Events() []supervisorapi.Event {
+	var evs []supervisorapi.Event
 	for line := range strings.SplitSeq(p.Stdout(), "\n") {
-		var e supervisor.Event
+		var e supervisorapi.Event
 		if json.Unmarshal([]byte(line), &e) == nil && e.Step != "" {
 			evs = append(evs, e)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // Load is a continuous stream of API check jobs against a loopback target:
@@ -190,7 +191,7 @@ func StartSampler(x *Host) *Sampler {
 			}
 			ready := 0
 			for _, in := range before {
-				if prober.Ready(ctx, in.Labels[supervisor.LabelHealth]) == nil {
+				if prober.Ready(ctx, in.Labels[supervisorapi.LabelHealth]) == nil {
 					ready++
 				}
 			}

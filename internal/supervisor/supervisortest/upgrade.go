@@ -14,6 +14,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // Tags the upgrade suite publishes.
@@ -60,7 +61,7 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 		load := StartLoad(t, x, 50*time.Millisecond, 10, 2*time.Second)
 		sampler := StartSampler(x)
 		up := x.StartCLI(upgradeArgs(TagV2)...)
-		waitEvent(t, up, func(e supervisor.Event) bool { return e.Step == supervisor.StepStart })
+		waitEvent(t, up, func(e supervisorapi.Event) bool { return e.Step == supervisorapi.StepStart })
 		code, _, stderr := x.CLI(upgradeArgs(TagV2)...)
 		if code != 1 || !strings.Contains(stderr, "another upgrade is in progress: upgrade u-") {
 			t.Errorf("second upgrade: exit %d, stderr %q; want 1 and which upgrade runs", code, stderr)
@@ -78,14 +79,14 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 			t.Errorf("ready workers during the upgrade: fewest %d over %d samples, want never below %d", minReady, samples, Slots)
 		}
 		sum := resultOf(t, up)
-		if sum.Result != supervisor.ResultSucceeded || sum.Changed != Slots || sum.Checks <= 0 {
+		if sum.Result != supervisorapi.ResultSucceeded || sum.Changed != Slots || sum.Checks <= 0 {
 			t.Errorf("summary %+v: want succeeded, %d slots changed, checks counted", sum, Slots)
 		}
-		steps := map[string]int{}
+		steps := map[supervisorapi.Step]int{}
 		for _, e := range up.Events() {
 			steps[e.Step]++
 		}
-		for _, s := range []string{supervisor.StepStart, supervisor.StepReady, supervisor.StepDrain, supervisor.StepRemove, supervisor.StepDone} {
+		for _, s := range []supervisorapi.Step{supervisorapi.StepStart, supervisorapi.StepReady, supervisorapi.StepDrain, supervisorapi.StepRemove, supervisorapi.StepDone} {
 			if steps[s] != Slots {
 				t.Errorf("%d %q events, want one per slot (%v)", steps[s], s, steps)
 			}
@@ -189,7 +190,7 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 			load := StartLoad(t, x, 50*time.Millisecond, 10, 2*time.Second)
 			up := x.StartCLI(upgradeArgs(TagV2)...)
 			// Between two slots: slot 1 is done, slot 2 not started.
-			waitEvent(t, up, func(e supervisor.Event) bool { return e.Slot == 1 && e.Step == supervisor.StepDone })
+			waitEvent(t, up, func(e supervisorapi.Event) bool { return e.Slot == 1 && e.Step == supervisorapi.StepDone })
 			x.KillSupervisor()
 			if code := up.Wait(t, 30*time.Second); code != 1 || !strings.Contains(up.Stderr(), "lost the connection") {
 				t.Errorf("upgrade CLI after the supervisor died: exit %d, stderr %q", code, up.Stderr())
@@ -202,11 +203,11 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 			}
 			switch policy {
 			case supervisor.Resume:
-				if want.Result != supervisor.ResultSucceeded || st.Current.ID == v1.ID {
+				if want.Result != supervisorapi.ResultSucceeded || st.Current.ID == v1.ID {
 					t.Fatalf("resumed upgrade: %s, host on %s; want succeeded on v2", want.Result, st.Current)
 				}
 			case supervisor.Rollback:
-				if want.Result != supervisor.ResultRolledBack || st.Current.ID != v1.ID {
+				if want.Result != supervisorapi.ResultRolledBack || st.Current.ID != v1.ID {
 					t.Fatalf("rolled back upgrade: %s, host on %s; want rolled back to v1", want.Result, st.Current)
 				}
 			}
@@ -245,12 +246,12 @@ func failedUpgrade(t *testing.T, h runtimetest.Harness, launch Launcher, tag str
 	}
 	st := x.WaitSettled(v1.ID, 60*time.Second)
 	sum := resultOf(t, up)
-	if sum.Result != supervisor.ResultRolledBack || sum.Failure == nil || sum.Failure.Slot != failSlot || st.Current.ID != v1.ID {
+	if sum.Result != supervisorapi.ResultRolledBack || sum.Failure == nil || sum.Failure.Slot != failSlot || st.Current.ID != v1.ID {
 		t.Fatalf("summary %+v, current %s: want rolled back at slot %d, host on v1", sum, st.Current, failSlot)
 	}
 	moved := 0
 	for _, e := range up.Events() {
-		if e.Step == supervisor.StepDone && e.Image.ID == v1.ID {
+		if e.Step == supervisorapi.StepDone && e.Image.ID == v1.ID {
 			moved++
 		}
 	}
@@ -261,7 +262,7 @@ func failedUpgrade(t *testing.T, h runtimetest.Harness, launch Launcher, tag str
 }
 
 // waitEvent waits until the upgrade CLI printed an event matching ok.
-func waitEvent(t *testing.T, p *Proc, ok func(supervisor.Event) bool) {
+func waitEvent(t *testing.T, p *Proc, ok func(supervisorapi.Event) bool) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -278,7 +279,7 @@ func waitEvent(t *testing.T, p *Proc, ok func(supervisor.Event) bool) {
 }
 
 // resultOf is the summary an upgrade CLI printed last.
-func resultOf(t *testing.T, p *Proc) supervisor.Summary {
+func resultOf(t *testing.T, p *Proc) supervisorapi.Summary {
 	t.Helper()
 	evs := p.Events()
 	if len(evs) == 0 || evs[len(evs)-1].Summary == nil {
@@ -306,7 +307,7 @@ func startForeign(t *testing.T, h runtimetest.Harness, x *Host) foreignInstance 
 	port := runtimetest.FreePorts(t, x.IP, 1)
 	id, err := rt.Create(ctx, runtime.Spec{Name: "checkfleet-foreign", Image: img, Args: []string{"run"},
 		Env:    []string{fmt.Sprintf("CHECKFLEET_HEALTH_LISTEN=%s:%d", x.IP, port), "CHECKFLEET_ID=foreign-slot2-x"},
-		Labels: map[string]string{supervisor.LabelManagedBy: supervisor.ManagedBy, supervisor.LabelSupervisor: x.Name + "-other", supervisor.LabelSlot: "2"}})
+		Labels: map[string]string{supervisorapi.LabelManagedBy: supervisorapi.ManagedBy, supervisorapi.LabelSupervisor: x.Name + "-other", supervisorapi.LabelSlot: "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,23 @@
+package supervisorapi
+
+// UpgradeOptions are the settings of one upgrade or rollback.
+type UpgradeOptions struct {
+	// MaxSurge is how many slots may run an extra (new) instance at once.
+	MaxSurge int `json:"max_surge"`
+	// MaxUnavailable is how many slots may be without a ready instance at once.
+	MaxUnavailable int `json:"max_unavailable"`
+	// ReadyTimeout bounds the wait for a new instance's /readyz.
+	ReadyTimeout Duration `json:"ready_timeout"`
+	// DrainTimeout bounds an old instance's drain before SIGKILL.
+	DrainTimeout Duration `json:"drain_timeout"`
+}
+
+// UpgradeRequest asks for an upgrade to Tag, or (Rollback) a return to the
+// previous image.
+type UpgradeRequest struct {
+	// Tag is resolved once, under the pull policy, to the image id every slot gets.
+	Tag string `json:"tag,omitempty"`
+	// Rollback returns to the image the host ran before the last upgrade.
+	Rollback bool `json:"rollback,omitempty"`
+	UpgradeOptions
+}
