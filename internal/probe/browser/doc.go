@@ -107,8 +107,8 @@
 //     wait_hidden until it is absent or not visible.
 //   - assert_text, assert_url, assert_title wait until the element's
 //     innerText (trimmed), location.href or document.title matches Value:
-//     contains, equals or matches (RE2), judged by httpprobe.Compare as api
-//     assertions are.
+//     contains, equals or matches (RE2), judged by check.Comparison.Compare
+//     as api assertions are.
 //   - eval runs Script in the page (a promise is awaited); the step fails
 //     if it throws or evaluates to false.
 //   - sleep waits Duration, capped at MaxSleep (10 s; the cap shows in the

@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/probe/httpprobe"
 )
 
 // failKind says what a failed step means for the check's status.
@@ -279,9 +278,9 @@ func (r *run) assertText(ctx context.Context, s check.Step) *stepFailure {
 		}
 		ok, err := match(s.Matcher, strings.TrimSpace(e.Text), s.Value)
 		matchErr = err
-		return ok || errors.Is(err, httpprobe.ErrBadDefinition)
+		return ok || errors.Is(err, check.ErrBadDefinition)
 	}, queryOpts{Text: true})
-	if errors.Is(matchErr, httpprobe.ErrBadDefinition) {
+	if errors.Is(matchErr, check.ErrBadDefinition) {
 		return &stepFailure{kind: failDefinition, detail: matchErr.Error()}
 	}
 	if f != nil && el.Found {
@@ -299,13 +298,13 @@ func (r *run) assertPage(ctx context.Context, what, expr string, s check.Step) *
 	}
 	last, err := pollUntil(ctx, r.t.target, expr, func(v string) (bool, error) {
 		ok, err := match(s.Matcher, v, s.Value)
-		if errors.Is(err, httpprobe.ErrBadDefinition) {
+		if errors.Is(err, check.ErrBadDefinition) {
 			return false, err
 		}
 		return ok, nil
 	})
 	switch {
-	case errors.Is(err, httpprobe.ErrBadDefinition):
+	case errors.Is(err, check.ErrBadDefinition):
 		return &stepFailure{kind: failDefinition, detail: err.Error()}
 	case err != nil && ctx.Err() != nil:
 		return &stepFailure{kind: failWait, err: err,
@@ -420,18 +419,18 @@ func failureOr(err error, f *stepFailure, doing string) *stepFailure {
 	return f
 }
 
-// match compares with a Step's matcher, through httpprobe's comparisons so
+// match compares with a Step's matcher, through check's comparisons so
 // browser and api checks judge text alike.
 func match(m check.Matcher, actual, want string) (bool, error) {
 	switch m {
 	case check.MatchContains:
-		return httpprobe.Compare(check.Contains, actual, want)
+		return check.Contains.Compare(actual, want)
 	case check.MatchEquals:
-		return httpprobe.Compare(check.Equals, actual, want)
+		return check.Equals.Compare(actual, want)
 	case check.MatchMatches:
-		return httpprobe.Compare(check.Matches, actual, want)
+		return check.Matches.Compare(actual, want)
 	}
-	return false, fmt.Errorf("%w: unknown matcher %q", httpprobe.ErrBadDefinition, m)
+	return false, fmt.Errorf("%w: unknown matcher %q", check.ErrBadDefinition, m)
 }
 
 func matcherVerb(m check.Matcher) (string, error) {

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ohler55/ojg"
 	"github.com/ohler55/ojg/jp"
@@ -18,87 +16,6 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 )
-
-// ErrBadDefinition marks an assertion that no response could satisfy or
-// fail because the assertion itself is wrong: an invalid regular expression
-// or JSONPath, a target that is not a number for less_than, an unknown
-// comparison. A probe meeting one ends in status error, not failed.
-var ErrBadDefinition = errors.New("bad definition")
-
-// MaxActual is how many bytes of a value read from a response an
-// AssertionResult keeps in Actual; longer values are cut at a character
-// boundary and end in "…". Comparisons always see the whole value.
-const MaxActual = 256
-
-// Compare reports whether actual relates to target as comparison says. It
-// is the comparison logic of api check assertions, on text, so that other
-// probes (browser assertions) judge the same way:
-//
-//   - equals, not_equals: the same text, or both numbers of equal value
-//     ("200" equals "200.0");
-//   - contains, not_contains: substring;
-//   - less_than, greater_than: both must parse as finite numbers; a target
-//     that does not is a bad definition, an actual that does not is an
-//     error (the assertion fails);
-//   - is_empty, not_empty: empty or only white space; target is ignored;
-//   - matches: target is an RE2 expression (Go regexp syntax) searched for
-//     anywhere in actual; anchor it with ^ and $ to match the whole value.
-//
-// has_key needs a JSON value and is a bad definition here, as is an unknown
-// comparison. Errors wrapping ErrBadDefinition are the definition's fault;
-// other errors are the value's.
-func Compare(comparison check.Comparison, actual, target string) (bool, error) {
-	switch comparison {
-	case check.Equals:
-		return equal(actual, target), nil
-	case check.NotEquals:
-		return !equal(actual, target), nil
-	case check.Contains:
-		return strings.Contains(actual, target), nil
-	case check.NotContains:
-		return !strings.Contains(actual, target), nil
-	case check.LessThan, check.GreaterThan:
-		t, ok := number(target)
-		if !ok {
-			return false, fmt.Errorf("%w: %s target %q is not a number", ErrBadDefinition, comparison, target)
-		}
-		a, ok := number(actual)
-		if !ok {
-			return false, fmt.Errorf("%s needs a number, got %q", comparison, truncate(actual))
-		}
-		if comparison == check.LessThan {
-			return a < t, nil
-		}
-		return a > t, nil
-	case check.IsEmpty:
-		return strings.TrimSpace(actual) == "", nil
-	case check.NotEmpty:
-		return strings.TrimSpace(actual) != "", nil
-	case check.Matches:
-		re, err := regexp.Compile(target)
-		if err != nil {
-			return false, fmt.Errorf("%w: invalid regular expression %q: %v", ErrBadDefinition, target, err)
-		}
-		return re.MatchString(actual), nil
-	case check.HasKey:
-		return false, fmt.Errorf("%w: has_key applies to json_body and headers only", ErrBadDefinition)
-	}
-	return false, fmt.Errorf("%w: unknown comparison %q", ErrBadDefinition, comparison)
-}
-
-func equal(a, b string) bool {
-	if a == b {
-		return true
-	}
-	x, ok1 := number(a)
-	y, ok2 := number(b)
-	return ok1 && ok2 && x == y
-}
-
-func number(s string) (float64, bool) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
-}
 
 // response is what assertions read. The body text and the parsed JSON are
 // computed once, on first use.
@@ -117,7 +34,7 @@ type response struct {
 }
 
 // evaluate runs every assertion against r. It returns the results and the
-// first problem: an error wrapping ErrBadDefinition if any assertion is
+// first problem: an error wrapping check.ErrBadDefinition if any assertion is
 // badly defined, otherwise the first failure, described for Result.Error
 // (`assertion 2 (json_body $.data.id equals "7"): got "8"`); nil if all
 // passed. Assertions are numbered from 1 in the description.
@@ -137,9 +54,9 @@ func evaluate(assertions []check.Assertion, r *response) ([]check.AssertionResul
 			why = res.Error
 		}
 		switch {
-		case errors.Is(err, ErrBadDefinition):
+		case errors.Is(err, check.ErrBadDefinition):
 			if bad == nil {
-				bad = fmt.Errorf("%w: assertion %d (%s): %s", ErrBadDefinition, i+1, describe(a), strings.TrimPrefix(why, ErrBadDefinition.Error()+": "))
+				bad = fmt.Errorf("%w: assertion %d (%s): %s", check.ErrBadDefinition, i+1, describe(a), strings.TrimPrefix(why, check.ErrBadDefinition.Error()+": "))
 			}
 		case failed == nil:
 			failed = fmt.Errorf("assertion %d (%s): %s", i+1, describe(a), why)
@@ -168,7 +85,7 @@ func evaluateOne(a check.Assertion, r *response) (check.AssertionResult, error) 
 		actual = r.bodyText()
 	case check.SourceHeaders:
 		if a.Comparison == check.HasKey {
-			res.Actual = truncate(strings.Join(r.header.Values(a.Target), ", "))
+			res.Actual = check.TruncateActual(strings.Join(r.header.Values(a.Target), ", "))
 			res.Passed = len(r.header.Values(a.Target)) > 0
 			if !res.Passed {
 				res.Error = "no header " + a.Target
@@ -184,7 +101,7 @@ func evaluateOne(a check.Assertion, r *response) (check.AssertionResult, error) 
 	case check.SourceJSONBody:
 		return r.evaluateJSON(res)
 	default:
-		err := fmt.Errorf("%w: unknown source %q", ErrBadDefinition, a.Source)
+		err := fmt.Errorf("%w: unknown source %q", check.ErrBadDefinition, a.Source)
 		res.Error = err.Error()
 		return res, err
 	}
@@ -193,8 +110,8 @@ func evaluateOne(a check.Assertion, r *response) (check.AssertionResult, error) 
 
 // compare finishes res with the comparison of actual against its target.
 func compare(res check.AssertionResult, actual string) (check.AssertionResult, error) {
-	res.Actual = truncate(actual)
-	ok, err := Compare(res.Assertion.Comparison, actual, res.Assertion.Target)
+	res.Actual = check.TruncateActual(actual)
+	ok, err := res.Assertion.Comparison.Compare(actual, res.Assertion.Target)
 	res.Passed = ok && err == nil
 	if err != nil {
 		res.Error = err.Error()
@@ -229,7 +146,7 @@ func (r *response) evaluateJSON(res check.AssertionResult) (check.AssertionResul
 	}
 	x, err := jp.ParseString(path)
 	if err != nil {
-		err = fmt.Errorf("%w: invalid JSONPath %q: %v", ErrBadDefinition, path, err)
+		err = fmt.Errorf("%w: invalid JSONPath %q: %v", check.ErrBadDefinition, path, err)
 		res.Error = err.Error()
 		return res, err
 	}
@@ -250,7 +167,7 @@ func (r *response) evaluateJSON(res check.AssertionResult) (check.AssertionResul
 	}
 	switch a.Comparison {
 	case check.HasKey:
-		res.Actual = truncate(actual)
+		res.Actual = check.TruncateActual(actual)
 		for _, n := range nodes {
 			if m, ok := n.(map[string]any); ok {
 				if _, ok := m[a.Target]; ok {
@@ -262,7 +179,7 @@ func (r *response) evaluateJSON(res check.AssertionResult) (check.AssertionResul
 		return res, nil
 	case check.IsEmpty, check.NotEmpty:
 		empty := len(nodes) == 1 && jsonEmpty(nodes[0])
-		res.Actual = truncate(actual)
+		res.Actual = check.TruncateActual(actual)
 		res.Passed = empty == (a.Comparison == check.IsEmpty)
 		return res, nil
 	}
@@ -347,20 +264,4 @@ func describe(a check.Assertion) string {
 		b.WriteString(" " + strconv.Quote(a.Target))
 	}
 	return b.String()
-}
-
-// truncate returns at most MaxActual bytes of s, valid UTF-8, as a copy
-// (so a Result never pins a whole response body).
-func truncate(s string) string {
-	if len(s) > MaxActual {
-		cut := MaxActual
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strings.ToValidUTF8(s[:cut], "\uFFFD") + "…" // concatenation copies
-	}
-	if !utf8.ValidString(s) {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return s
 }

@@ -7,77 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 )
-
-func TestCompare(t *testing.T) {
-	tests := []struct {
-		cmp            check.Comparison
-		actual, target string
-		want           bool
-		err            string // substring; "" means no error
-		bad            bool   // error wraps ErrBadDefinition
-	}{
-		{cmp: check.Equals, actual: "200", target: "200", want: true},
-		{cmp: check.Equals, actual: "201", target: "200"},
-		{cmp: check.Equals, actual: "200.0", target: "200", want: true},
-		{cmp: check.Equals, actual: "1e3", target: "1000", want: true},
-		{cmp: check.Equals, actual: "OK", target: "ok"},
-		{cmp: check.Equals, actual: "", target: "", want: true},
-		{cmp: check.NotEquals, actual: "201", target: "200", want: true},
-		{cmp: check.NotEquals, actual: "200", target: "200.00"},
-		{cmp: check.Contains, actual: "hello world", target: "o w", want: true},
-		{cmp: check.Contains, actual: "hello", target: "world"},
-		{cmp: check.NotContains, actual: "hello", target: "world", want: true},
-		{cmp: check.NotContains, actual: "hello world", target: "world"},
-		{cmp: check.LessThan, actual: "99", target: "100", want: true},
-		{cmp: check.LessThan, actual: "100", target: "100"},
-		{cmp: check.LessThan, actual: "-1.5", target: "0", want: true},
-		{cmp: check.LessThan, actual: " 12 ", target: "13", want: true},
-		{cmp: check.GreaterThan, actual: "101", target: "100", want: true},
-		{cmp: check.GreaterThan, actual: "9", target: "10"}, // numeric, not lexical
-		{cmp: check.GreaterThan, actual: "abc", target: "10", err: `greater_than needs a number, got "abc"`},
-		{cmp: check.LessThan, actual: "NaN", target: "10", err: "needs a number"},
-		{cmp: check.LessThan, actual: "1", target: "ten", err: `less_than target "ten" is not a number`, bad: true},
-		{cmp: check.IsEmpty, actual: "", want: true},
-		{cmp: check.IsEmpty, actual: " \n\t", want: true},
-		{cmp: check.IsEmpty, actual: "x"},
-		{cmp: check.NotEmpty, actual: "x", want: true},
-		{cmp: check.NotEmpty, actual: "  "},
-		{cmp: check.Matches, actual: "order-1234", target: `^order-\d+$`, want: true},
-		{cmp: check.Matches, actual: "xx order-1234 yy", target: `order-\d+`, want: true},
-		{cmp: check.Matches, actual: "order-abc", target: `^order-\d+$`},
-		{cmp: check.Matches, actual: "x", target: `(`, err: "invalid regular expression", bad: true},
-		{cmp: check.HasKey, actual: "{}", target: "a", err: "json_body and headers only", bad: true},
-		{cmp: "roughly", actual: "a", target: "a", err: `unknown comparison "roughly"`, bad: true},
-	}
-	for _, tt := range tests {
-		name := string(tt.cmp) + "/" + tt.actual + "/" + tt.target
-		t.Run(name, func(t *testing.T) {
-			got, err := Compare(tt.cmp, tt.actual, tt.target)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("Compare = %v, %v; want error containing %q", got, err, tt.err)
-				}
-				if errors.Is(err, ErrBadDefinition) != tt.bad {
-					t.Fatalf("errors.Is(%v, ErrBadDefinition) = %v, want %v", err, !tt.bad, tt.bad)
-				}
-				if got {
-					t.Fatal("Compare passed while returning an error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Compare: unexpected error %v", err)
-			}
-			if got != tt.want {
-				t.Fatalf("Compare = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
 
 const jsonDoc = `{"data":{"id":8,"name":"widget","price":1.50,"tags":["a","b"],"empty":"","none":null,"list":[],"obj":{}},
 "items":[{"name":"a","id":1},{"name":"b","id":2}],"ok":true}`
@@ -168,7 +100,7 @@ func TestEvaluate(t *testing.T) {
 func TestEvaluateJSONErrors(t *testing.T) {
 	notJSON := &response{statusCode: 200, body: []byte("<html>"), bodyCap: 1 << 20}
 	res, err := evaluateOne(assert(check.SourceJSONBody, "$.a", check.Equals, "1"), notJSON)
-	if res.Passed || errors.Is(err, ErrBadDefinition) || !strings.Contains(res.Error, "body is not valid JSON") {
+	if res.Passed || errors.Is(err, check.ErrBadDefinition) || !strings.Contains(res.Error, "body is not valid JSON") {
 		t.Errorf("non-JSON body: %+v, %v; want a failure saying the body is not JSON", res, err)
 	}
 	truncated := &response{statusCode: 200, body: []byte(`{"a": [1, 2,`), truncated: true, bodyCap: 12}
@@ -177,7 +109,7 @@ func TestEvaluateJSONErrors(t *testing.T) {
 		t.Errorf("truncated body: error %q does not say the body was cut", res.Error)
 	}
 	res, err = evaluateOne(assert(check.SourceJSONBody, "$[", check.Equals, "1"), &response{body: []byte("{}")})
-	if !errors.Is(err, ErrBadDefinition) || !strings.Contains(res.Error, `invalid JSONPath "$["`) {
+	if !errors.Is(err, check.ErrBadDefinition) || !strings.Contains(res.Error, `invalid JSONPath "$["`) {
 		t.Errorf("bad JSONPath: %+v, %v; want a bad definition", res, err)
 	}
 }
@@ -197,26 +129,12 @@ func TestEvaluateVerdict(t *testing.T) {
 		assert(check.SourceStatusCode, "", check.Equals, "500"),
 		assert(check.SourceTextBody, "", check.Matches, "(unclosed"),
 	}, r)
-	if !errors.Is(err, ErrBadDefinition) || !strings.Contains(err.Error(), `bad definition: assertion 2 (text_body matches "(unclosed"): invalid regular expression`) {
+	if !errors.Is(err, check.ErrBadDefinition) || !strings.Contains(err.Error(), `bad definition: assertion 2 (text_body matches "(unclosed"): invalid regular expression`) {
 		t.Fatalf("verdict %v, want the bad definition of assertion 2", err)
 	}
 	results, err := evaluate([]check.Assertion{assert(check.SourceTextBody, "", check.NotEmpty, "")}, r)
 	if err != nil || len(results) != 1 || !results[0].Passed {
 		t.Fatalf("all passing: %+v, %v", results, err)
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	long := strings.Repeat("é", MaxActual) // 2 bytes each
-	got := truncate(long)
-	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > MaxActual+len("…") {
-		t.Fatalf("truncate(long) = %q (%d bytes)", got, len(got))
-	}
-	if got := truncate("short"); got != "short" {
-		t.Fatalf("truncate(short) = %q", got)
-	}
-	if got := truncate("a\xffb"); got != "a\uFFFDb" {
-		t.Fatalf("truncate(invalid UTF-8) = %q", got)
 	}
 }
 
@@ -242,7 +160,7 @@ func FuzzEvaluateJSON(f *testing.F) {
 			if res.Passed && (err != nil || res.Error != "") {
 				t.Fatalf("passed with an error: %+v, %v", res, err)
 			}
-			if len(res.Actual) > MaxActual+len("…") {
+			if len(res.Actual) > check.MaxActual+len("…") {
 				t.Fatalf("Actual of %d bytes", len(res.Actual))
 			}
 		}

@@ -51,8 +51,8 @@
 // JSONPath draft that became RFC 9535 and supports filters such as
 // $.items[?(@.id > 1)].name), headers (Property is the header name,
 // case-insensitive; repeated headers are joined with ", ") and
-// response_time (total milliseconds). Comparisons are those of Compare,
-// plus has_key on json_body. A value that is absent (no such header, a
+// response_time (total milliseconds). Comparisons are those of
+// check.Comparison.Compare, plus has_key on json_body and headers. A value that is absent (no such header, a
 // JSONPath selecting nothing) passes is_empty and fails everything else
 // with an error saying so. Result.Error names the first failing assertion,
 // numbered from 1: `assertion 2 (json_body $.data.id equals "7"): got "8"`.

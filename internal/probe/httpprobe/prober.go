@@ -207,7 +207,7 @@ func judge(c *check.Check, r *response, res *check.Result) (check.Status, string
 		results, err := evaluate(c.Assertions, r)
 		res.Assertions = results
 		switch {
-		case errors.Is(err, ErrBadDefinition):
+		case errors.Is(err, check.ErrBadDefinition):
 			return check.StatusError, err.Error()
 		case err != nil:
 			return check.StatusFailed, err.Error()
