@@ -19,6 +19,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 func exitCode(t *testing.T, err error) int {
@@ -137,7 +138,7 @@ func TestServeReloadsOnSIGHUPAndKeepsChecksOnBadFile(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill() }()
 	var base string
-	waitFor(t, "the serving event", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the serving event", func() bool {
 		m := listenEvent.FindStringSubmatch(stderr.String())
 		if m != nil {
 			base = "http://" + m[1]
@@ -155,7 +156,7 @@ func TestServeReloadsOnSIGHUPAndKeepsChecksOnBadFile(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload error in /api/v1/status", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the reload error in /api/v1/status", func() bool {
 		var st struct {
 			ChecksLoaded int    `json:"checks_loaded"`
 			ReloadError  string `json:"reload_error"`
@@ -185,15 +186,4 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 30s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
@@ -71,7 +72,7 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	f := &fleet{env: env, jobs: jobs, results: results}
 	health := freeAddr(b)
 	w := f.startWorkerB(b, 64, health)
-	queuetest.Eventually(b, 30*time.Second, "worker ready", func() bool {
+	testenv.Eventually(b, 30*time.Second, "worker ready", func() bool {
 		resp, err := http.Get("http://" + health + "/readyz")
 		if err != nil {
 			return false

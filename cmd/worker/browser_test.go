@@ -18,19 +18,14 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/probe/browser"
 	"github.com/checkfleet/checkfleet/internal/queue"
-	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // needChromium fails in CI and skips elsewhere when Chromium is missing.
 func needChromium(t *testing.T) {
 	t.Helper()
-	if _, err := browser.FindChromium(""); err != nil {
-		msg := fmt.Sprintf("%v: install Debian's chromium (apt-get install chromium)", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	_, err := browser.FindChromium("")
+	testenv.Require(t, err, "install Debian's chromium (apt-get install chromium)")
 }
 
 // app is a page with a title and a greeting.
@@ -132,7 +127,7 @@ func TestWorkerRunsBrowserJobs(t *testing.T) {
 			t.Logf("worker log:\n%s", w.stderr.String())
 		}
 	})
-	queuetest.Eventually(t, 60*time.Second, "worker ready (Chromium answered)", func() bool {
+	testenv.Eventually(t, 60*time.Second, "worker ready (Chromium answered)", func() bool {
 		resp, err := http.Get("http://" + health + "/readyz")
 		if err != nil {
 			return false
@@ -157,7 +152,7 @@ func TestWorkerRunsBrowserJobs(t *testing.T) {
 	}
 	f.sendJob("api-1", srv.URL, 10*time.Second)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 60*time.Second, "both results", func() bool {
+	testenv.Eventually(t, 60*time.Second, "both results", func() bool {
 		f.collect(got)
 		return len(got) == 2
 	})

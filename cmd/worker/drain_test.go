@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // `worker run` refuses a drain that would cut off the longest check it
@@ -38,7 +38,7 @@ func TestRunRefusesADrainShorterThanTheLongestCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-				queuetest.Eventually(t, 30*time.Second, "the worker past its configuration", func() bool {
+				testenv.Eventually(t, 30*time.Second, "the worker past its configuration", func() bool {
 					return strings.Contains(stderr.String(), "jobs queue does not answer")
 				})
 				return

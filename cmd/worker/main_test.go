@@ -22,6 +22,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // The test binary doubles as the worker binary (WORKER_MAIN=1), so these
@@ -191,13 +192,13 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 		f.sendJob(fmt.Sprintf("run-%d", i), tg.URL, check.MaxAPITimeout)
 	}
 	w := f.startWorker("w1", 2)
-	queuetest.Eventually(t, 15*time.Second, "two checks in flight", func() bool { return tg.hits.Load() == 2 })
+	testenv.Eventually(t, 15*time.Second, "two checks in flight", func() bool { return tg.hits.Load() == 2 })
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// The checks may finish only once the worker has taken the signal:
 	// before that, a freed slot may rightly take a third job.
-	queuetest.Eventually(t, 15*time.Second, "drain started", func() bool { return strings.Contains(w.stderr.String(), `"draining`) })
+	testenv.Eventually(t, 15*time.Second, "drain started", func() bool { return strings.Contains(w.stderr.String(), `"draining`) })
 	tg.unblock()
 	if code := w.waitExit(t, 60*time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM; log:\n%s", code, w.stderr.String())
@@ -220,9 +221,9 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	tg := newTarget(t, 100)
 	f.sendJob("run-1", tg.URL, check.MaxAPITimeout)
 	w := f.startWorker("w1", 2)
-	queuetest.Eventually(t, 15*time.Second, "check in flight", func() bool { return tg.hits.Load() == 1 })
+	testenv.Eventually(t, 15*time.Second, "check in flight", func() bool { return tg.hits.Load() == 1 })
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	queuetest.Eventually(t, 15*time.Second, "drain started", func() bool { return strings.Contains(w.stderr.String(), `"draining`) })
+	testenv.Eventually(t, 15*time.Second, "drain started", func() bool { return strings.Contains(w.stderr.String(), `"draining`) })
 	_ = w.cmd.Process.Signal(syscall.SIGINT)
 	if code := w.waitExit(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit code %d; log:\n%s", code, w.stderr.String())
@@ -243,21 +244,21 @@ func TestSIGKILLMidCheckIsRedelivered(t *testing.T) {
 	tg := newTarget(t, 1) // the first attempt hangs; the second answers
 	f.sendJob("run-1", tg.URL, check.MaxAPITimeout)
 	a := f.startWorker("worker-a", 2)
-	queuetest.Eventually(t, 15*time.Second, "worker a runs the check", func() bool { return tg.hits.Load() >= 1 })
+	testenv.Eventually(t, 15*time.Second, "worker a runs the check", func() bool { return tg.hits.Load() >= 1 })
 	if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	a.waitExit(t, 10*time.Second)
 	f.startWorker("worker-b", 2)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 30*time.Second, "worker b completes the job", func() bool {
+	testenv.Eventually(t, 30*time.Second, "worker b completes the job", func() bool {
 		f.collect(got)
 		return len(got) == 1
 	})
 	if res := got["run-1"]; res.Worker.ID != "worker-b" || res.Status != check.StatusPassed {
 		t.Fatalf("result %+v, want passed by worker-b", res)
 	}
-	queuetest.Eventually(t, 10*time.Second, "job deleted", func() bool { return f.env.Counts(t, f.jobs.URL).Total() == 0 })
+	testenv.Eventually(t, 10*time.Second, "job deleted", func() bool { return f.env.Counts(t, f.jobs.URL).Total() == 0 })
 }
 
 // A 25-second check (near the 30 s an api check may take) on a queue whose
@@ -282,7 +283,7 @@ func TestCheckLongerThanVisibilityRunsOnce(t *testing.T) {
 	f.startWorker("w1", 4)
 	f.startWorker("w2", 4)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 90*time.Second, "the 25 s check's result", func() bool {
+	testenv.Eventually(t, 90*time.Second, "the 25 s check's result", func() bool {
 		f.collect(got)
 		return len(got) == 1
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/telemetry"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // build builds one of our binaries for the fleet to run.
@@ -34,10 +35,7 @@ func build(t *testing.T, name string) string {
 // results reach the API within a minute; Ctrl-C (Close) drains the workers
 // and stops everything cleanly.
 func TestDevRunsChecksThroughItsWorkers(t *testing.T) {
-	// -short leaves out the long process tests locally; CI runs them all.
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("builds the binaries and runs checks for up to a minute")
-	}
+	testenv.Long(t, "builds the binaries and runs checks for up to a minute")
 	worker, supervisor := build(t, "worker"), build(t, "supervisor")
 	for _, mode := range []string{"workers", "supervisor"} {
 		t.Run(mode, func(t *testing.T) {
@@ -83,17 +81,13 @@ checks:
 	}()
 
 	want := map[string]string{"home": "up", "health": "down"}
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testenv.EventuallyNil(t, time.Minute, "the checks' states", func() error {
 		got := states(t, s.ControlURL)
 		if got["home"] == want["home"] && got["health"] == want["health"] {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("states after a minute: %v, want %v", got, want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Errorf("states %v, want %v", got, want)
+	})
 	if err := s.Close(); err != nil {
 		t.Errorf("close (workers drain and exit 0): %v", err)
 	}

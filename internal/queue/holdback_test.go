@@ -9,6 +9,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 func TestHoldbackDecides(t *testing.T) {
@@ -115,7 +116,7 @@ func TestRequeuedMessageOutlivesMaxReceiveCount(t *testing.T) {
 func receiveOne(t *testing.T, q *queue.Queue) queue.Delivery {
 	t.Helper()
 	var got []queue.Delivery
-	queuetest.Eventually(t, 10*time.Second, "one message received", func() bool {
+	testenv.Eventually(t, 10*time.Second, "one message received", func() bool {
 		ds, err := q.Receive(context.Background(), 1, 0)
 		if err != nil {
 			t.Fatal(err)

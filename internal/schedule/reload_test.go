@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/durable"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 type recorder struct {
@@ -51,11 +52,7 @@ checks:
 func writeChecks(t *testing.T, path, body string) {
 	t.Helper()
 	// Write and rename, as editors do.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := durable.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -114,7 +111,7 @@ func TestReloaderWatchesTheFile(t *testing.T) {
 	// The watch is set up asynchronously: rewrite, slower than the
 	// debounce, until a reload is seen.
 	var wrote time.Time
-	eventually(t, func() bool {
+	testenv.Eventually(t, 10*time.Second, "a reload after the file changed", func() bool {
 		if time.Since(wrote) > 4*debounce {
 			writeChecks(t, path, strings.ReplaceAll(checksYAML, "%s", "api"))
 			wrote = time.Now()
@@ -125,16 +122,5 @@ func TestReloaderWatchesTheFile(t *testing.T) {
 	// Reload (SIGHUP) reloads without a file change.
 	_, loads := target.get()
 	r.Reload()
-	eventually(t, func() bool { _, n := target.get(); return n > loads })
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "a reload after Reload", func() bool { _, n := target.get(); return n > loads })
 }

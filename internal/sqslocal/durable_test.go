@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/checkfleet/checkfleet/internal/sqslocal/journal"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 func TestDurableRestartKeepsState(t *testing.T) {
@@ -107,7 +108,7 @@ func TestDurableSnapshots(t *testing.T) {
 	}
 	e.receive(u, 1)
 	first := e.sendFIFO(fifo, "g", "", "dedup me")
-	eventually(t, "a snapshot", func() bool {
+	testenv.Eventually(t, 10*time.Second, "a snapshot", func() bool {
 		snaps, _ := filepath.Glob(filepath.Join(dir, "snap-*.snap"))
 		return len(snaps) > 0
 	})
@@ -220,10 +221,7 @@ func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
 // every acknowledged message is there, with its body and attributes, and
 // that deleted messages stay deleted.
 func TestKill9(t *testing.T) {
-	// -short leaves out the long process tests locally; CI runs them all.
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("starts child processes")
-	}
+	testenv.Long(t, "starts child processes")
 	dir := t.TempDir()
 	cmd, addr := startChild(t, dir)
 	client := newClient(addr, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
@@ -305,7 +303,7 @@ func TestKill9(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "500 acknowledged sends", func() bool {
+	testenv.Eventually(t, 10*time.Second, "500 acknowledged sends", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 500

@@ -226,18 +226,6 @@ func wantGenericError(t *testing.T, err error, code string) {
 	}
 }
 
-// eventually waits for cond, polling, up to a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func bodies(msgs []types.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 type receiveResult struct {
@@ -28,7 +30,7 @@ func (e *env) startReceive(ctx context.Context, in *sqs.ReceiveMessageInput, par
 		out, err := e.sqs.ReceiveMessage(ctx, in)
 		ch <- receiveResult{out, err, time.Now()}
 	}()
-	eventually(e.t, "the receive to wait in its long poll", func() bool { return e.srv.polling.Load() >= parked })
+	testenv.Eventually(e.t, 10*time.Second, "the receive to wait in its long poll", func() bool { return e.srv.polling.Load() >= parked })
 	return ch
 }
 
@@ -55,7 +57,7 @@ func TestOnePollerPerMessage(t *testing.T) {
 		results = append(results, e.startReceive(e.ctx(), &sqs.ReceiveMessageInput{QueueUrl: u2p(u), WaitTimeSeconds: 20}, int64(i+1)))
 	}
 	e.send(u, "only one")
-	eventually(t, "one poller to take the message and three to wait again", func() bool {
+	testenv.Eventually(t, 10*time.Second, "one poller to take the message and three to wait again", func() bool {
 		return e.srv.polling.Load() == 3 && e.attributes(u)["ApproximateNumberOfMessagesNotVisible"] == "1"
 	})
 	for _, b := range []string{"a", "b", "c"} {
@@ -131,7 +133,7 @@ func TestCancelledLongPollClaimsNothing(t *testing.T) {
 	if r := <-res; !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("cancelled receive returned %v", r.err)
 	}
-	eventually(t, "the server to drop the cancelled poll", func() bool { return e.srv.polling.Load() == 0 })
+	testenv.Eventually(t, 10*time.Second, "the server to drop the cancelled poll", func() bool { return e.srv.polling.Load() == 0 })
 	e.send(u, "x")
 	got := e.receive(u, 1)
 	if len(got) != 1 || got[0].Attributes["ApproximateReceiveCount"] != "1" {

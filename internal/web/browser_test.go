@@ -20,6 +20,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/store/sqlite"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 	"github.com/checkfleet/checkfleet/internal/web/demo"
 )
 
@@ -30,11 +31,7 @@ const chromiumPath = "/usr/bin/chromium"
 func needChromium(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("chromium not found at %s: install Debian's chromium (apt-get install chromium)", chromiumPath)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.SkipOrFail(t, "chromium not found at %s: install Debian's chromium (apt-get install chromium)", chromiumPath)
 	}
 }
 

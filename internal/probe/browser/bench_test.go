@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // benchPage is the loopback page every benchmark checks: a document with a
@@ -91,7 +92,7 @@ func BenchmarkBrowserShared(b *testing.B) {
 
 // waitSpare waits until the serving browser has a spare tab on offer.
 func waitSpare(b *testing.B, p *Prober) {
-	eventually(b, 30*time.Second, "a spare tab", func() bool {
+	testenv.Eventually(b, 30*time.Second, "a spare tab", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.cur != nil && p.cur.ready.Load() > 0

@@ -19,19 +19,15 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/netguard"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // needChromium fails the test in CI and skips it elsewhere when no
 // Chromium is installed.
 func needChromium(t testing.TB) {
 	t.Helper()
-	if _, err := FindChromium(""); err != nil {
-		msg := fmt.Sprintf("%v: install Debian's chromium (apt-get install chromium)", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	_, err := FindChromium("")
+	testenv.Require(t, err, "install Debian's chromium (apt-get install chromium)")
 }
 
 // loopback allows the test servers.
@@ -106,18 +102,6 @@ func leftovers(root string) []leftover {
 		}
 	}
 	return out
-}
-
-// eventually waits for cond, failing the test after within.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // browserCheck is a browser check of the given steps.

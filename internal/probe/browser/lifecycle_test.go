@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // leader returns the pid of the serving browser, waiting for one.
@@ -97,7 +98,7 @@ func TestKilledBrowserIsReplaced(t *testing.T) {
 	if n := testutil.ToFloat64(p.metrics.restarts.WithLabelValues("crashed")); n != 1 {
 		t.Errorf("restarts{crashed} = %v, want 1", n)
 	}
-	eventually(t, 10*time.Second, "the killed browser's processes reaped", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the killed browser's processes reaped", func() bool {
 		return len(leftoversExcept(p)) == 0
 	})
 }
@@ -157,13 +158,13 @@ func TestRecycleAfterChecks(t *testing.T) {
 			t.Fatalf("check %d: %s", i+1, describe(res))
 		}
 	}
-	eventually(t, 20*time.Second, "two recycles", func() bool {
+	testenv.Eventually(t, 20*time.Second, "two recycles", func() bool {
 		return testutil.ToFloat64(p.metrics.recycles.WithLabelValues("checks")) == 2
 	})
 	if leader(t, p) == first {
 		t.Error("still the first browser after 7 checks at 3 per browser")
 	}
-	eventually(t, 20*time.Second, "the retired browsers' processes reaped", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the retired browsers' processes reaped", func() bool {
 		return len(leftoversExcept(p)) == 0
 	})
 }
@@ -177,7 +178,7 @@ func TestRecycleOnMemory(t *testing.T) {
 	if res.Status != check.StatusPassed {
 		t.Fatal(describe(res))
 	}
-	eventually(t, 20*time.Second, "a memory recycle", func() bool {
+	testenv.Eventually(t, 20*time.Second, "a memory recycle", func() bool {
 		return testutil.ToFloat64(p.metrics.recycles.WithLabelValues("memory")) >= 1
 	})
 	if n, _ := testutil.GatherAndCount(reg, "checkfleet_browser_chromium_pss_bytes"); n != 1 {
@@ -253,7 +254,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	long := browserCheck("long", 10*time.Second, check.Step{Action: check.ActionGoto, URL: s.URL + "/slow?d=1500ms"})
 	started := make(chan check.Result, 1)
 	go func() { started <- p.Probe(context.Background(), long) }()
-	eventually(t, 10*time.Second, "the first check holding the slot", func() bool { return len(p.slots) == 1 })
+	testenv.Eventually(t, 10*time.Second, "the first check holding the slot", func() bool { return len(p.slots) == 1 })
 	short := p.Probe(context.Background(), browserCheck("short", 500*time.Millisecond, check.Step{Action: check.ActionGoto, URL: s.URL + "/login"}))
 	if short.Status != check.StatusError || !strings.Contains(short.Error, "all 1 browser slots stayed busy") {
 		t.Errorf("want an error about the busy slot: %s", describe(short))
@@ -292,7 +293,7 @@ func TestBrowserThatDoesNotStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	eventually(t, 10*time.Second, "a failed start", func() bool {
+	testenv.Eventually(t, 10*time.Second, "a failed start", func() bool {
 		err := p.Ready()
 		return err != nil && strings.Contains(err.Error(), "start /bin/false")
 	})

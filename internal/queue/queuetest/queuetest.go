@@ -17,6 +17,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Env is a running endpoint and a client for it.
@@ -132,14 +133,9 @@ func (e *Env) Drain(t testing.TB, url string) []types.Message {
 }
 
 // Eventually polls cond until it holds or timeout passes, then fails the
-// test with what.
+// test with what. It is testenv.Eventually, kept for the tests not yet
+// switched to it.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, timeout, what, cond)
 }

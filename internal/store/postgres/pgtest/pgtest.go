@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // install says what to install when the binaries are missing.
@@ -115,10 +117,7 @@ func start(tb testing.TB, durable bool) string {
 	}
 	c, err := get(durable)
 	if errors.Is(err, errNoBinaries) {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("pgtest: %v; %s", err, install)
-		}
-		tb.Skipf("pgtest: %v; %s", err, install)
+		testenv.SkipOrFail(tb, "pgtest: %v; %s", err, install)
 	}
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
