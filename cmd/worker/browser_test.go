@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/message"
-	"github.com/checkfleet/checkfleet/internal/probe/browser"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/testenv"
 )
@@ -24,7 +24,7 @@ import (
 // needChromium fails in CI and skips elsewhere when Chromium is missing.
 func needChromium(t *testing.T) {
 	t.Helper()
-	_, err := browser.FindChromium("")
+	_, err := chromium.Find("")
 	testenv.Require(t, err, "install Debian's chromium (apt-get install chromium)")
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/message"
-	"github.com/checkfleet/checkfleet/internal/probe/browser"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime/docker"
@@ -95,12 +95,12 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %s on the %s runtime, seed %d (replay: CHECKFLEET_CHAOS_SEED=%d)", cfg.duration, cfg.runtime, cfg.seed, cfg.seed)
 
 	var h runtimetest.Harness
-	var chromium string
+	var chromiumPath string
 	if cfg.runtime == "docker" {
 		h = dockertest.Harness(t)
 	} else {
 		var err error
-		if chromium, err = browser.FindChromium(""); err != nil {
+		if chromiumPath, err = chromium.Find(""); err != nil {
 			runtimetest.RequireComponent(t, fmt.Sprintf("%v: install Debian's chromium (apt-get install chromium)", err))
 		}
 		h = processtest.Harness(t)
@@ -137,7 +137,7 @@ func TestChaos(t *testing.T) {
 	targets := StartTargets(t)
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
 	load := DefaultLoad
-	if chromium == "" {
+	if chromiumPath == "" {
 		load.Browser = 0 // no Chromium in the test images (see SupervisorArgs)
 	}
 	if err := WriteFile(checks, ChecksFile(load, targets)); err != nil {
@@ -145,7 +145,7 @@ func TestChaos(t *testing.T) {
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", runtimetest.FreePorts(t, "127.0.0.1", 1))
 	sys := NewSystem(t, env, tap, jobs, results, dsn, host, schedBin, checks, listen)
-	sys.SupervisorFlags = SupervisorArgs(chromium)
+	sys.SupervisorFlags = SupervisorArgs(chromiumPath)
 
 	host.StartSupervisor(TagV1, sys.SupervisorFlags...)
 	host.WaitSettled("", 2*time.Minute)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/checkfleet/checkfleet/internal/probe/browser"
+	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
@@ -150,7 +150,7 @@ type Fleet struct {
 func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, error) {
 	f := &Fleet{cfg: cfg, log: log, exited: make(chan struct{}), stopping: make(chan struct{})}
 	var noBrowser []string
-	if _, err := browser.FindChromium(""); err != nil {
+	if _, err := chromium.Find(""); err != nil {
 		// A worker refuses to start without the Chromium it is told to use;
 		// here the demo goes on with API checks, and browser checks say why
 		// they did not run.

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/netguard"
 	"github.com/checkfleet/checkfleet/internal/testenv"
 )
@@ -26,7 +27,7 @@ import (
 // Chromium is installed.
 func needChromium(t testing.TB) {
 	t.Helper()
-	_, err := FindChromium("")
+	_, err := chromium.Find("")
 	testenv.Require(t, err, "install Debian's chromium (apt-get install chromium)")
 }
 

@@ -3,13 +3,13 @@ package browser
 import (
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/netguard"
 )
 
@@ -42,17 +42,14 @@ const (
 	defaultViewportHeight = 720
 )
 
-// ExecNames are the programs looked up in PATH when Options.ExecPath is
-// empty, in order.
-var ExecNames = []string{"chromium", "chromium-browser", "google-chrome"}
-
 // Options configure a Prober. The zero value is usable: Chromium from PATH,
 // the strictest network policy, the defaults above, no secrets.
 type Options struct {
 	// Policy judges every address a page connects to (through the prober's
 	// proxy), redirects, subresources and websockets included.
 	Policy netguard.Policy
-	// ExecPath is the Chromium binary; empty looks up ExecNames in PATH.
+	// ExecPath is the Chromium binary; empty looks up chromium.ExecNames
+	// in PATH.
 	ExecPath string
 	// Flags are extra command-line flags for Chromium ("--lang=de"), added
 	// after the prober's own; a flag given twice takes the last value.
@@ -175,24 +172,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// ErrNoChromium is returned by New when no Chromium binary is found.
-var ErrNoChromium = errors.New("no Chromium found")
-
-// FindChromium returns path if it is set and executable, or the first of
-// ExecNames found in PATH.
-func FindChromium(path string) (string, error) {
-	if path != "" {
-		p, err := exec.LookPath(path)
-		if err != nil {
-			return "", fmt.Errorf("%w at %s: %v", ErrNoChromium, path, err)
-		}
-		return p, nil
-	}
-	for _, name := range ExecNames {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: none of %s is in PATH (install Debian's chromium package)",
-		ErrNoChromium, strings.Join(ExecNames, ", "))
-}
+// ErrNoChromium is returned by New when no Chromium binary is found. It is
+// chromium.ErrNotFound, which the lookup (chromium.Find) wraps.
+var ErrNoChromium = chromium.ErrNotFound

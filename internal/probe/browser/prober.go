@@ -10,6 +10,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/chromium"
 )
 
 // Why an instance stopped serving (instance.lostWhy).
@@ -67,7 +69,7 @@ func New(o Options) (*Prober, error) {
 		return nil, fmt.Errorf("browser options: %w", err)
 	}
 	o = o.withDefaults()
-	path, err := FindChromium(o.ExecPath)
+	path, err := chromium.Find(o.ExecPath)
 	if err != nil {
 		return nil, err
 	}
