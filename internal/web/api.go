@@ -22,7 +22,12 @@ func (s *Server) apiChecks(w http.ResponseWriter, r *http.Request) {
 		Checks []checkJSON `json:"checks"`
 	}{Checks: make([]checkJSON, 0, len(views))}
 	for _, v := range views {
-		out.Checks = append(out.Checks, checkJSONOf(v))
+		cj, err := checkJSONOf(v)
+		if err != nil {
+			s.apiEncodeError(w, r, err)
+			return
+		}
+		out.Checks = append(out.Checks, cj)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -37,7 +42,11 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 		s.apiStoreError(w, r, err)
 		return
 	}
-	out := checkJSONOf(views[0])
+	out, err := checkJSONOf(views[0])
+	if err != nil {
+		s.apiEncodeError(w, r, err)
+		return
+	}
 	out.Definition = definitionOf(c)
 	writeJSON(w, http.StatusOK, out)
 }
@@ -63,9 +72,14 @@ func (s *Server) apiCheckResults(w http.ResponseWriter, r *http.Request) {
 		s.apiStoreError(w, r, fmt.Errorf("list results of %s: %w", c.ID, err))
 		return
 	}
-	out := resultsPageJSON{Results: make([]resultSummaryJSON, 0, len(page))}
+	out := resultsPageJSON{Results: make([]resultJSON, 0, len(page))}
 	for _, res := range page {
-		out.Results = append(out.Results, resultSummaryOf(res))
+		rj, err := resultJSONOf(res)
+		if err != nil {
+			s.apiEncodeError(w, r, err)
+			return
+		}
+		out.Results = append(out.Results, rj)
 	}
 	if next != "" {
 		out.NextCursor = encodeCursor(q, next)
@@ -137,7 +151,12 @@ func (s *Server) apiResult(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, resultJSONOf(res))
+	out, err := resultJSONOf(res)
+	if err != nil {
+		s.apiEncodeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiScreenshot(w http.ResponseWriter, r *http.Request) {
@@ -197,6 +216,13 @@ func (s *Server) apiLoadResult(w http.ResponseWriter, r *http.Request) (check.Re
 func (s *Server) apiStoreError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error().Err(err).Str("path", r.URL.Path).Msg("web: store read failed")
 	writeError(w, http.StatusInternalServerError, "could not read from the store; the scheduler's log says why")
+}
+
+// apiEncodeError logs a recorded result that cannot be served as its
+// document, which the store should have refused, and answers 500.
+func (s *Server) apiEncodeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error().Err(err).Str("path", r.URL.Path).Msg("web: recorded result cannot be served")
+	writeError(w, http.StatusInternalServerError, "could not encode a recorded result; the scheduler's log says why")
 }
 
 // authorize checks the bearer token of a request that changes something and

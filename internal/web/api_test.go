@@ -71,20 +71,23 @@ func TestAPIChecksState(t *testing.T) {
 		t.Fatalf("shop: %d locations, want 2", len(shop.Locations))
 	}
 	eu, us := shop.Locations[0], shop.Locations[1]
-	if eu.Location != "eu-west-1" || eu.State != StateUp || eu.LastResult == nil || eu.LastResult.RunID != "shop-eu-1" {
+	if eu.Location != "eu-west-1" || eu.State != StateUp || eu.LastResult == nil || wire(t, *eu.LastResult).RunID != "shop-eu-1" {
 		t.Errorf("shop eu-west-1: %+v, want up with last result shop-eu-1", eu)
 	}
-	if us.State != StateDown || us.LastResult == nil || us.LastResult.RunID != "shop-us-1" || us.LastResult.Error != shopError {
-		t.Errorf("shop us-east-1: %+v, want down with last result shop-us-1 and its error", us)
+	if us.State != StateDown || us.LastResult == nil {
+		t.Fatalf("shop us-east-1: %+v, want down with a last result", us)
 	}
-	if want := fixedNow.Add(-3 * time.Minute); !us.LastResult.FinishedAt.Equal(want) || us.LastResult.FinishedAt.Location() != time.UTC {
-		t.Errorf("finished_at %v, want %v in UTC", us.LastResult.FinishedAt, want)
+	if last := wire(t, *us.LastResult); last.RunID != "shop-us-1" || last.Error != shopError {
+		t.Errorf("shop us-east-1: last result %s (%q), want shop-us-1 and its error", last.RunID, last.Error)
 	}
-	if us.LastResult.TotalMS != 10000 {
-		t.Errorf("total_ms %d, want 10000", us.LastResult.TotalMS)
+	if got, want := field(t, *us.LastResult, "finished_at"), fixedNow.Add(-3*time.Minute).Format("2006-01-02T15:04:05.000000000Z"); got != want {
+		t.Errorf("finished_at %v, want %v (UTC)", got, want)
 	}
-	if us.LastResult.Links.Self != "/api/v1/results/shop-us-1" || us.LastResult.Links.Page != "/results/shop-us-1" {
-		t.Errorf("links %+v", us.LastResult.Links)
+	if got := field(t, *us.LastResult, "timings_ms", "total"); got != 10000.0 {
+		t.Errorf("timings_ms.total %v, want 10000", got)
+	}
+	if got, want := us.LastResult.Links, (resultLinksJSON{Self: "/api/v1/results/shop-us-1", Check: "/api/v1/checks/shop", Page: "/results/shop-us-1"}); got != want {
+		t.Errorf("links %+v, want %+v", got, want)
 	}
 
 	// Uptime: api-ok has 12 passing runs today and one failure three days ago.
@@ -178,7 +181,7 @@ func TestAPIResultsPagination(t *testing.T) {
 			t.Fatalf("page of %d, want at most 5", len(page.Results))
 		}
 		for _, res := range page.Results {
-			all = append(all, res.RunID)
+			all = append(all, wire(t, res).RunID)
 		}
 		if (page.Next == "") != (page.NextCursor == "") {
 			t.Fatalf("next %q and next_cursor %q disagree", page.Next, page.NextCursor)
@@ -201,7 +204,7 @@ func TestAPIResultsFilters(t *testing.T) {
 		decode(t, r.do("GET", "/api/v1/checks/shop/results?"+query), http.StatusOK, &page)
 		var out []string
 		for _, res := range page.Results {
-			out = append(out, res.RunID)
+			out = append(out, wire(t, res).RunID)
 		}
 		return out
 	}
@@ -381,10 +384,13 @@ func TestAPIScreenshot(t *testing.T) {
 	r := newRig(t, nil)
 	var detail resultJSON
 	decode(t, r.do("GET", "/api/v1/results/shop-us-1"), http.StatusOK, &detail)
-	if detail.Browser == nil || detail.Browser.ScreenshotURL != "/api/v1/results/shop-us-1/screenshot.jpg" {
-		t.Fatalf("browser %+v: want a screenshot_url", detail.Browser)
+	if detail.Links.Screenshot != "/api/v1/results/shop-us-1/screenshot.jpg" {
+		t.Fatalf("links %+v: want the screenshot's", detail.Links)
 	}
-	w := r.do("GET", detail.Browser.ScreenshotURL)
+	if b := wire(t, detail).Browser; b == nil || b.Screenshot != nil {
+		t.Errorf("browser %+v: want the steps without the screenshot, which is linked", b)
+	}
+	w := r.do("GET", detail.Links.Screenshot)
 	if w.Code != http.StatusOK {
 		t.Fatalf("screenshot: %d %s", w.Code, w.Body)
 	}

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"fmt"
+
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/store"
 )
 
-// checkJSONOf is the API's form of a check view.
-func checkJSONOf(v checkView) checkJSON {
+// checkJSONOf is the API's form of a check view; it fails as resultJSONOf
+// does.
+func checkJSONOf(v checkView) (checkJSON, error) {
 	c := v.Check
 	out := checkJSON{
 		ID: c.ID, Name: c.Name, Type: c.Type, Tags: nonNil(c.Tags), State: v.State,
@@ -21,8 +25,11 @@ func checkJSONOf(v checkView) checkJSON {
 	for _, l := range v.Locations {
 		lj := locationJSON{Location: l.Name, State: l.State}
 		if l.Latest != nil {
-			sum := resultSummaryOf(*l.Latest)
-			lj.LastResult = &sum
+			last, err := resultJSONOf(*l.Latest)
+			if err != nil {
+				return checkJSON{}, err
+			}
+			lj.LastResult = &last
 		}
 		out.Locations = append(out.Locations, lj)
 	}
@@ -34,7 +41,7 @@ func checkJSONOf(v checkView) checkJSON {
 		}
 	}
 	out.Uptime = uptimeJSON{Day: ws[0], Week: ws[1], Month: ws[2]}
-	return out
+	return out, nil
 }
 
 // definitionOf summarises what c runs, leaving out what may be secret.
@@ -66,78 +73,31 @@ func assertionJSONOf(a check.Assertion) assertionJSON {
 	return assertionJSON{Source: a.Source, Property: a.Property, Comparison: a.Comparison, Target: a.Target}
 }
 
-// resultSummaryOf is the listed form of a result.
-func resultSummaryOf(r check.Result) resultSummaryJSON {
-	s := resultSummaryJSON{
-		RunID: r.RunID, CheckID: r.CheckID, Location: r.Location, Attempt: r.Attempt,
-		Status: r.Status, Error: r.Error,
-		ScheduledAt: toUTC(r.ScheduledAt), StartedAt: toUTC(r.StartedAt), FinishedAt: toUTC(r.FinishedAt),
-		TotalMS: millis(r.Timings.Total),
-		Links:   resultLinks{Self: resultAPIPath(r.RunID), Page: resultPagePath(r.RunID)},
+// resultJSONOf is how the API serves r: its checkfleet.result/v2 document
+// without the screenshot (linked instead) and with the values of sensitive
+// response headers redacted, and its links. It fails only for a result
+// message.EncodeResult refuses, which the store does not record.
+func resultJSONOf(r check.Result) (resultJSON, error) {
+	links := resultLinksJSON{Self: resultAPIPath(r.RunID), Check: checkAPIPath(r.CheckID), Page: resultPagePath(r.RunID)}
+	if h := r.HTTP; h != nil && len(h.Headers) > 0 {
+		redacted := *h
+		redacted.Headers = make([]check.Header, len(h.Headers))
+		for i, hd := range h.Headers {
+			redacted.Headers[i] = redactHeader(hd)
+		}
+		r.HTTP = &redacted
 	}
-	if r.HTTP != nil {
-		s.StatusCode = r.HTTP.StatusCode
+	if b := r.Browser; b != nil && len(b.Screenshot) > 0 {
+		shotless := *b
+		shotless.Screenshot = nil
+		r.Browser = &shotless
+		links.Screenshot = screenshotPath(r.RunID)
 	}
-	return s
-}
-
-// resultJSONOf is the full detail of a result.
-func resultJSONOf(r check.Result) resultJSON {
-	t := r.Timings
-	out := resultJSON{
-		resultSummaryJSON: resultSummaryOf(r),
-		Timings: timingsJSON{
-			DNSMS: millis(t.DNS), ConnectMS: millis(t.Connect), TLSMS: millis(t.TLS),
-			TTFBMS: millis(t.TTFB), DownloadMS: millis(t.Download), TotalMS: millis(t.Total),
-		},
-		Worker: workerJSON{ID: r.Worker.ID, Version: r.Worker.Version, Image: r.Worker.Image, Host: r.Worker.Host},
+	doc, err := message.EncodeResult(r, message.V2)
+	if err != nil {
+		return resultJSON{}, fmt.Errorf("serve result %s as %s: %w", r.RunID, message.ResultV2, err)
 	}
-	if h := r.HTTP; h != nil {
-		hj := &httpJSON{StatusCode: h.StatusCode, Headers: []headerJSON{}, BodyBytes: h.BodyBytes, BodyTruncated: h.BodyTruncated}
-		for _, hd := range h.Headers {
-			hd = redactHeader(hd)
-			hj.Headers = append(hj.Headers, headerJSON{Name: hd.Name, Value: hd.Value})
-		}
-		if tl := h.TLS; tl != nil {
-			hj.TLS = &tlsJSON{
-				Version: tl.Version, CipherSuite: tl.CipherSuite, ServerName: tl.ServerName,
-				CertSubject: tl.CertSubject, CertIssuer: tl.CertIssuer,
-				CertNotBefore: toUTC(tl.CertNotBefore), CertNotAfter: toUTC(tl.CertNotAfter),
-			}
-		}
-		out.HTTP = hj
-	}
-	for _, a := range r.Assertions {
-		out.Assertions = append(out.Assertions, assertionResultJSON{
-			assertionJSON: assertionJSONOf(a.Assertion), Actual: a.Actual, Passed: a.Passed, Error: a.Error,
-		})
-	}
-	if b := r.Browser; b != nil {
-		bj := &browserJSON{
-			Steps: []stepResultJSON{}, ConsoleErrors: nonNil(b.ConsoleErrors), FailedRequests: []failedRequestJSON{},
-		}
-		for _, st := range b.Steps {
-			bj.Steps = append(bj.Steps, stepResultJSON{
-				Action: st.Action, Target: st.Target, StatusCode: st.StatusCode,
-				DurationMS: millis(st.Duration), Passed: st.Passed, Error: st.Error,
-			})
-		}
-		for _, f := range b.FailedRequests {
-			bj.FailedRequests = append(bj.FailedRequests, failedRequestJSON{URL: f.URL, Method: f.Method, StatusCode: f.StatusCode, Error: f.Error})
-		}
-		if n := b.Navigation; n != nil {
-			bj.Navigation = &navigationJSON{
-				URL: n.URL, DNSMS: millis(n.DNS), ConnectMS: millis(n.Connect), TLSMS: millis(n.TLS),
-				TTFBMS: millis(n.TTFB), DownloadMS: millis(n.Download),
-				DOMContentLoadedMS: millis(n.DOMContentLoaded), LoadMS: millis(n.Load),
-			}
-		}
-		if len(b.Screenshot) > 0 {
-			bj.ScreenshotURL = screenshotPath(r.RunID)
-		}
-		out.Browser = bj
-	}
-	return out
+	return resultJSON{Result: doc, Links: links}, nil
 }
 
 func rollupJSONOf(r store.Rollup) rollupJSON {

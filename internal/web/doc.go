@@ -7,7 +7,8 @@
 // status code that fits it (400 names the bad query parameter, 404 for an
 // unknown check, run or route, 405 for a known route asked with the wrong
 // method). Names are snake_case, durations are integer milliseconds in fields
-// ending in "_ms", times are RFC 3339 in UTC.
+// ending in "_ms" (or in objects whose name does, "timings_ms"), times are
+// RFC 3339 in UTC.
 //
 //	GET  /api/v1/checks                       every loaded check, its state, last result per location, uptime
 //	GET  /api/v1/checks/{id}                  one check, plus a summary of its definition
@@ -15,13 +16,38 @@
 //	GET  /api/v1/checks/{id}/rollups          its hourly rollups
 //	POST /api/v1/checks/{id}/run              run it now (bearer token), 202 with the run ids; 422 for a
 //	                                          check whose timeout is above its type's bound (check.MaxTimeoutOf)
-//	GET  /api/v1/results/{run_id}             the full detail of one run
+//	GET  /api/v1/results/{run_id}             one run
 //	GET  /api/v1/results/{run_id}/screenshot.jpg
 //	GET  /api/v1/status                       the scheduler's status (reload error, queue depths)
 //
 // Reads are public. Whatever changes something needs "Authorization: Bearer
 // <token>" with Config.Token; with no token configured such endpoints answer
 // 403 and say so.
+//
+// # Results
+//
+// A result has one shape everywhere: the checkfleet.result/v2 document a
+// worker sends (see package message; its JSON Schema is published in
+// internal/message/schema), so what is learnt reading the queue holds for
+// the API and message.DecodeResult reads either. The API serves it as
+// "result" with its "links" beside it, never mixed in:
+//
+//	{
+//	  "result": {"schema": "checkfleet.result/v2", "run_id": "...", "check_id": "...",
+//	             "status": "failed", "timings_ms": {"dns": 12, "total": 120}, ...},
+//	  "links":  {"self": "/api/v1/results/{run_id}", "check": "/api/v1/checks/{id}",
+//	             "page": "/results/{run_id}", "screenshot": "/api/v1/results/{run_id}/screenshot.jpg"}
+//	}
+//
+// That object is the body of GET /api/v1/results/{run_id}, each element of
+// "results" in a page of GET /api/v1/checks/{id}/results (whose
+// "next_cursor" and "next" sit in the page, beside the list), and each
+// location's "last_result" of a check. The document differs from the
+// message only in what the API must not or need not repeat: the values of
+// sensitive response headers (Set-Cookie, Authorization, ...) read
+// "[redacted]", and browser.screenshot is left out; links.screenshot
+// points to it, in GET /api/v1/results/{run_id} only (lists read results
+// without their screenshots).
 //
 // # State
 //

@@ -11,7 +11,10 @@ import (
 	"github.com/checkfleet/checkfleet/internal/check"
 )
 
-// The JSON shapes of the API. They are kept apart from the domain types so
+// The JSON shapes of the API. A result is served as its
+// checkfleet.result/v2 document (resultJSON), so there is one shape of a
+// result to learn; what the API adds (checks, states, uptime, links,
+// pagination) has its own types here, kept apart from the domain types so
 // that the API changes only when we mean it to.
 
 // checkJSON is a check with its current state: an element of GET
@@ -38,9 +41,9 @@ type checkLinksJSON struct {
 
 // locationJSON is one location of a check and its latest result there.
 type locationJSON struct {
-	Location   string             `json:"location"`
-	State      State              `json:"state"`
-	LastResult *resultSummaryJSON `json:"last_result"`
+	Location   string      `json:"location"`
+	State      State       `json:"state"`
+	LastResult *resultJSON `json:"last_result"`
 }
 
 // uptimeJSON is the share of ok runs (passed or degraded) over three windows.
@@ -97,123 +100,36 @@ type stepDefJSON struct {
 	Target string       `json:"target,omitempty"`
 }
 
-// resultSummaryJSON is a result without its detail, as listed.
-type resultSummaryJSON struct {
-	RunID       string       `json:"run_id"`
-	CheckID     string       `json:"check_id"`
-	Location    string       `json:"location"`
-	Attempt     int          `json:"attempt"`
-	Status      check.Status `json:"status"`
-	Error       string       `json:"error,omitempty"`
-	ScheduledAt time.Time    `json:"scheduled_at,omitzero"`
-	StartedAt   time.Time    `json:"started_at,omitzero"`
-	FinishedAt  time.Time    `json:"finished_at,omitzero"`
-	TotalMS     int64        `json:"total_ms"`
-	StatusCode  int          `json:"status_code,omitempty"`
-	Links       resultLinks  `json:"links"`
+// resultJSON is how the API serves a recorded result, wherever one
+// appears: Result is the result's checkfleet.result/v2 document, the shape
+// a worker sends, held to the schema message.Schemas publishes and read by
+// message.DecodeResult (without its screenshot, and with the values of
+// sensitive response headers redacted); Links are what the API adds, kept
+// beside the document rather than mixed into it.
+type resultJSON struct {
+	Result json.RawMessage `json:"result"`
+	Links  resultLinksJSON `json:"links"`
 }
 
-type resultLinks struct {
+// resultLinksJSON are the URLs of a result and what belongs to it.
+type resultLinksJSON struct {
+	// Self is the result in the API.
 	Self string `json:"self"`
+	// Check is its check in the API.
+	Check string `json:"check"`
+	// Page is its page on the status site.
 	Page string `json:"page"`
+	// Screenshot is the JPEG a browser run took, which the document leaves
+	// out. Only GET /api/v1/results/{run_id} reads a result whole and sets
+	// it; elsewhere, and for a run without one, it is absent.
+	Screenshot string `json:"screenshot,omitempty"`
 }
 
 // resultsPageJSON is a page of GET /api/v1/checks/{id}/results.
 type resultsPageJSON struct {
-	Results    []resultSummaryJSON `json:"results"`
-	NextCursor string              `json:"next_cursor,omitempty"`
-	Next       string              `json:"next,omitempty"`
-}
-
-// resultJSON is the full detail of one run.
-type resultJSON struct {
-	resultSummaryJSON
-	Timings    timingsJSON           `json:"timings"`
-	HTTP       *httpJSON             `json:"http,omitempty"`
-	Assertions []assertionResultJSON `json:"assertions,omitempty"`
-	Browser    *browserJSON          `json:"browser,omitempty"`
-	Worker     workerJSON            `json:"worker"`
-}
-
-type timingsJSON struct {
-	DNSMS      int64 `json:"dns_ms"`
-	ConnectMS  int64 `json:"connect_ms"`
-	TLSMS      int64 `json:"tls_ms"`
-	TTFBMS     int64 `json:"ttfb_ms"`
-	DownloadMS int64 `json:"download_ms"`
-	TotalMS    int64 `json:"total_ms"`
-}
-
-type httpJSON struct {
-	StatusCode    int          `json:"status_code"`
-	Headers       []headerJSON `json:"headers"`
-	BodyBytes     int64        `json:"body_bytes"`
-	BodyTruncated bool         `json:"body_truncated"`
-	TLS           *tlsJSON     `json:"tls,omitempty"`
-}
-
-type headerJSON struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type tlsJSON struct {
-	Version       string    `json:"version"`
-	CipherSuite   string    `json:"cipher_suite"`
-	ServerName    string    `json:"server_name"`
-	CertSubject   string    `json:"cert_subject"`
-	CertIssuer    string    `json:"cert_issuer"`
-	CertNotBefore time.Time `json:"cert_not_before,omitzero"`
-	CertNotAfter  time.Time `json:"cert_not_after,omitzero"`
-}
-
-type assertionResultJSON struct {
-	assertionJSON
-	Actual string `json:"actual"`
-	Passed bool   `json:"passed"`
-	Error  string `json:"error,omitempty"`
-}
-
-type browserJSON struct {
-	Steps          []stepResultJSON    `json:"steps"`
-	ConsoleErrors  []string            `json:"console_errors"`
-	FailedRequests []failedRequestJSON `json:"failed_requests"`
-	Navigation     *navigationJSON     `json:"navigation,omitempty"`
-	ScreenshotURL  string              `json:"screenshot_url,omitempty"`
-}
-
-type stepResultJSON struct {
-	Action     check.Action `json:"action"`
-	Target     string       `json:"target,omitempty"`
-	StatusCode int          `json:"status_code,omitempty"`
-	DurationMS int64        `json:"duration_ms"`
-	Passed     bool         `json:"passed"`
-	Error      string       `json:"error,omitempty"`
-}
-
-type failedRequestJSON struct {
-	URL        string `json:"url"`
-	Method     string `json:"method"`
-	StatusCode int    `json:"status_code,omitempty"`
-	Error      string `json:"error,omitempty"`
-}
-
-type navigationJSON struct {
-	URL                string `json:"url"`
-	DNSMS              int64  `json:"dns_ms"`
-	ConnectMS          int64  `json:"connect_ms"`
-	TLSMS              int64  `json:"tls_ms"`
-	TTFBMS             int64  `json:"ttfb_ms"`
-	DownloadMS         int64  `json:"download_ms"`
-	DOMContentLoadedMS int64  `json:"dom_content_loaded_ms"`
-	LoadMS             int64  `json:"load_ms"`
-}
-
-type workerJSON struct {
-	ID      string `json:"id,omitempty"`
-	Version string `json:"version,omitempty"`
-	Image   string `json:"image,omitempty"`
-	Host    string `json:"host,omitempty"`
+	Results    []resultJSON `json:"results"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+	Next       string       `json:"next,omitempty"`
 }
 
 // rollupJSON is one hour of GET /api/v1/checks/{id}/rollups.
