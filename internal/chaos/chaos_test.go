@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/checkfleet/checkfleet/internal/chromium"
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
@@ -140,7 +141,7 @@ func TestChaos(t *testing.T) {
 	if chromiumPath == "" {
 		load.Browser = 0 // no Chromium in the test images (see SupervisorArgs)
 	}
-	if err := WriteFile(checks, ChecksFile(load, targets)); err != nil {
+	if err := durable.WriteFile(checks, []byte(ChecksFile(load, targets)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", runtimetest.FreePorts(t, "127.0.0.1", 1))

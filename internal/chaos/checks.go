@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -61,13 +59,4 @@ func ChecksFile(l Load, tg Targets) string {
 // settles (and a run that does fall due is judged like any other).
 func IdleChecksFile(tg Targets) string {
 	return fmt.Sprintf("checks:\n  - id: idle\n    type: api\n    every: 24h\n    locations: [%s]\n    request:\n      url: %q\n", Location, tg.Site+"/fast")
-}
-
-// WriteFile replaces path with content atomically (the scheduler watches it).
-func WriteFile(path, content string) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

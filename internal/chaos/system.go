@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
@@ -130,7 +131,8 @@ func (s *System) ChecksLoaded() (int, error) {
 
 // Reload replaces the checks file and sends SIGHUP.
 func (s *System) Reload(content string) error {
-	if err := WriteFile(s.Checks, content); err != nil {
+	// Replaced whole, never seen half written: the scheduler watches it.
+	if err := durable.WriteFile(s.Checks, []byte(content), 0o644); err != nil {
 		return err
 	}
 	if s.sched != nil && !s.sched.Exited() {

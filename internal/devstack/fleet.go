@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/chromium"
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
@@ -250,16 +251,22 @@ func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser []string) (*exec
 	return cmd, nil
 }
 
+// copyFile replaces the executable to with a copy of from.
 func copyFile(from, to string) error {
-	data, err := os.ReadFile(from)
+	src, err := os.Open(from)
 	if err != nil {
 		return err
 	}
-	tmp := to + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+	defer src.Close()
+	dst, err := durable.Create(to, 0o755)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, to)
+	defer dst.Close()
+	if _, err := io.Copy(dst, src); err != nil {
+		return err
+	}
+	return dst.Commit()
 }
 
 // Exited is closed when a worker exits without being asked to.
