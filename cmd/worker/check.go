@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -102,9 +101,7 @@ func runCheck(ctx context.Context, file, id string, allowNet []string, bc *brows
 		res = check.Result{StartedAt: now, FinishedAt: now, Status: check.StatusError,
 			Error: fmt.Sprintf("worker: %s checks are not supported by this worker", c.Type)}
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	res.RunID, res.CheckID, res.Location, res.Attempt = "local-"+hex.EncodeToString(b), c.ID, "local", 1
+	res.RunID, res.CheckID, res.Location, res.Attempt = "local-"+rand.Text(), c.ID, "local", 1
 	res.ScheduledAt = res.StartedAt
 	res.Worker = identity("", "")
 	body, err := message.EncodeResult(res, message.V2)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -201,9 +200,7 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 func identity(id, image string) check.WorkerInfo {
 	host, _ := os.Hostname()
 	if id == "" {
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
-		id = host + "-" + hex.EncodeToString(b)
+		id = host + "-" + rand.Text()[:6]
 	}
 	return check.WorkerInfo{ID: id, Version: buildinfo.Read().Version, Image: image, Host: host}
 }

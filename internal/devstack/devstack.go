@@ -10,7 +10,6 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/examples"
 	"github.com/checkfleet/checkfleet/internal/controlplane"
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
 	"github.com/checkfleet/checkfleet/internal/store"
@@ -208,9 +208,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 	}
 	closers = append(closers, s.store.Close)
 	if s.Token == "" {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		s.Token = hex.EncodeToString(b[:])
+		s.Token = rand.Text()
 	}
 
 	if cfg.Checks == DefaultChecks {
@@ -223,7 +221,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, err
 			}
-			if err := os.WriteFile(s.cfg.Checks, examples.Checks, 0o600); err != nil {
+			if err := durable.WriteFile(s.cfg.Checks, examples.Checks, 0o600); err != nil {
 				return nil, fmt.Errorf("write the built-in demo checks: %w", err)
 			}
 			log.Info().Str("checks", s.cfg.Checks).Msg("no examples/checks.yaml here: using the built-in demo checks")

@@ -3,7 +3,6 @@ package schedule
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -254,9 +253,7 @@ func (s *Scheduler) EnqueueNow(ctx context.Context, checkID string) ([]string, e
 
 // manualRunID is a random run id, distinct in form from scheduled ones.
 func manualRunID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
+	return "m" + rand.Text()
 }
 
 func cmpString(a, b string) int {

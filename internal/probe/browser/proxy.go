@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -140,7 +139,7 @@ func (p *proxy) url() string { return "http://" + p.self.String() }
 
 // newSession registers a browser context's credentials.
 func (p *proxy) newSession() *session {
-	s := &session{id: randomHex(8), secret: randomHex(16), primed: make(chan struct{})}
+	s := &session{id: rand.Text(), secret: rand.Text(), primed: make(chan struct{})}
 	p.mu.Lock()
 	p.sessions[s.id] = s
 	p.mu.Unlock()
@@ -436,10 +435,4 @@ func withSession(ctx context.Context, s *session) context.Context {
 func sessionFrom(ctx context.Context) *session {
 	s, _ := ctx.Value(sessionKey{}).(*session)
 	return s
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b)
 }
