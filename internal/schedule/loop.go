@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/store"
@@ -279,21 +281,20 @@ func (s *Scheduler) send(ctx context.Context, runs []store.PlannedRun) (sent []s
 		}
 	}
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		sema = make(chan struct{}, s.cfg.SendConcurrency)
+		mu sync.Mutex
+		g  errgroup.Group
 	)
+	g.SetLimit(s.cfg.SendConcurrency)
 	for _, b := range batches {
-		sema <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sema }()
+		g.Go(func() error {
 			ok, bad := s.sendBatch(ctx, b.loc, b.q, b.runs)
 			mu.Lock()
 			sent, failed = append(sent, ok...), failed+bad
 			mu.Unlock()
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // a batch's failure is counted in failed, never returned
 	return sent, failed
 }
 
