@@ -75,30 +75,30 @@ checkfleet_worker_check_duration_seconds_count 7
 }
 
 func TestStateFile(t *testing.T) {
-	st := stateStore{dir: t.TempDir()}
-	if _, ok, err := st.load(); ok || err != nil {
+	dir := t.TempDir()
+	if _, ok, err := readState(dir); ok || err != nil {
 		t.Fatalf("empty dir: %v %v", ok, err)
 	}
 	want := State{Current: runtime.Image{ID: "sha256:1", Ref: "r:1"}, Slots: []runtime.Image{{ID: "sha256:1"}}}
-	if err := st.save(want); err != nil {
+	if err := newStateFile(dir).open(want); err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := st.load()
+	got, ok, err := readState(dir)
 	if err != nil || !ok || got.Current != want.Current || len(got.Slots) != 1 {
 		t.Fatalf("round trip: %+v %v %v", got, ok, err)
 	}
-	if err := writeFile(st.path(), "{not json"); err != nil {
+	if err := writeFile(statePath(dir), "{not json"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.load(); err == nil || !strings.Contains(err.Error(), st.path()) {
+	if _, _, err := readState(dir); err == nil || !strings.Contains(err.Error(), statePath(dir)) {
 		t.Fatalf("corrupt state: %v, want an error naming the file", err)
 	}
-	lock, err := lockDir(st.dir)
+	lock, err := lockDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	if _, err := lockDir(st.dir); err == nil || !strings.Contains(err.Error(), "in use by another supervisor") {
+	if _, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another supervisor") {
 		t.Fatalf("second lock: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,32 +44,56 @@ func (s *Supervisor) drain(ctx context.Context, in runtime.Instance, timeout tim
 
 // startDrain begins draining in unless that is under way, and returns the op.
 func (s *Supervisor) startDrain(in runtime.Instance, timeout time.Duration) *drainOp {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if op := s.drains[in.ID]; op != nil {
+	op, begun := s.drains.begin(in.ID)
+	if !begun {
 		return op
 	}
-	op := &drainOp{done: make(chan struct{})}
-	s.drains[in.ID] = op
 	s.ops.Go(func() {
 		op.res = s.doDrain(in, timeout)
 		if slot, ok := slotOf(in); ok && slot < len(s.slots) {
 			s.slots[slot].gen.Add(1)
 		}
-		s.mu.Lock()
-		delete(s.drains, in.ID)
-		delete(s.ready, in.ID)
-		s.mu.Unlock()
+		s.drains.end(in.ID)
 		close(op.done)
 	})
 	return op
 }
 
 // draining reports whether a drain of id is under way.
-func (s *Supervisor) draining(id runtime.InstanceID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.drains[id] != nil
+func (s *Supervisor) draining(id runtime.InstanceID) bool { return s.drains.has(id) }
+
+// drainSet is the drains under way, one per instance.
+type drainSet struct {
+	mu  sync.Mutex
+	ops map[runtime.InstanceID]*drainOp
+}
+
+func newDrainSet() *drainSet { return &drainSet{ops: map[runtime.InstanceID]*drainOp{}} }
+
+// begin returns the drain of id under way (begun false), or registers a
+// new one for the caller to run (begun true).
+func (d *drainSet) begin(id runtime.InstanceID) (op *drainOp, begun bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if op := d.ops[id]; op != nil {
+		return op, false
+	}
+	op = &drainOp{done: make(chan struct{})}
+	d.ops[id] = op
+	return op, true
+}
+
+// end forgets the drain of id, which has ended.
+func (d *drainSet) end(id runtime.InstanceID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.ops, id)
+}
+
+func (d *drainSet) has(id runtime.InstanceID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ops[id] != nil
 }
 
 func (s *Supervisor) doDrain(in runtime.Instance, timeout time.Duration) (res drainResult) {

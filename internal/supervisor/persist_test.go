@@ -53,7 +53,7 @@ func TestUnpersistedStepStopsTheUpgrade(t *testing.T) {
 				// The state file comes back as it was last saved: slots 0
 				// and 1 moved, the upgrade unfinished. A restart resumes it.
 				repairStateFile(t, state)
-				saved, ok, err := (stateStore{dir: dir}).load()
+				saved, ok, err := readState(dir)
 				if err != nil || !ok || saved.Upgrade == nil || saved.Slots[1].ID != r.v2.ID || saved.Slots[2].ID != r.v1.ID {
 					t.Fatalf("saved state %+v, %v: want the upgrade unfinished with slots 0-1 on v2", saved, err)
 				}

@@ -37,9 +37,8 @@ func (s *Supervisor) reconcile(ctx context.Context) time.Duration {
 	insts, err := s.rt.List(ctx, s.ownLabels())
 	s.mu.Lock()
 	s.listErr = err
-	upgrading := s.state.Upgrade != nil
-	desired := append([]runtime.Image(nil), s.state.Slots...)
 	s.mu.Unlock()
+	desired, upgrading := s.state.desired()
 	if err != nil {
 		if ctx.Err() == nil {
 			s.metrics.reconcileErrors.Inc()
@@ -230,27 +229,16 @@ func (s *Supervisor) observe(ctx context.Context, insts []runtime.Instance) {
 		})
 	}
 	wg.Wait()
-	now := time.Now()
 	running, ready := 0, 0
-	s.mu.Lock()
-	seen := map[runtime.InstanceID]bool{}
 	for i, in := range insts {
 		if in.State != runtime.Running {
 			continue
 		}
-		seen[in.ID] = true
 		running++
 		if results[i] == nil {
 			ready++
 		}
-		s.ready[in.ID] = probeResult{err: results[i], at: now}
 	}
-	for id := range s.ready {
-		if !seen[id] {
-			delete(s.ready, id)
-		}
-	}
-	s.mu.Unlock()
 	crashLooping := 0
 	for _, k := range s.slots {
 		if k.crashLooping() {

@@ -14,10 +14,12 @@ import (
 	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
-// upgradeRun is one execution of an upgrade.
+// upgradeRun is one execution of an upgrade. up is the upgrade as it
+// began: what changes as it runs (progress, timings, failure) is read from
+// and written to the supervisor's stateFile.
 type upgradeRun struct {
 	s     *Supervisor
-	up    *api.Upgrade
+	up    api.Upgrade
 	p     *Progress
 	log   zerolog.Logger
 	began time.Time
@@ -25,7 +27,7 @@ type upgradeRun struct {
 
 // execute moves every slot to up.To, and back to up.From when a slot
 // fails; then it records the result.
-func (s *Supervisor) execute(ctx context.Context, up *api.Upgrade, p *Progress) {
+func (s *Supervisor) execute(ctx context.Context, up api.Upgrade, p *Progress) {
 	e := &upgradeRun{s: s, up: up, p: p, log: s.log.With().Str("upgrade", up.ID).Logger(), began: time.Now()}
 	defer s.endActive(p) // when it did not end normally
 	s.metrics.upgrading.Set(1)
@@ -45,33 +47,28 @@ func (s *Supervisor) execute(ctx context.Context, up *api.Upgrade, p *Progress) 
 			return
 		}
 		if err != nil && ctx.Err() == nil {
-			f := &api.Failure{Slot: -1, Reason: err.Error()}
+			f := api.Failure{Slot: -1, Reason: err.Error()}
 			if se, ok := errors.AsType[*slotError](err); ok {
-				f = &api.Failure{Slot: se.slot, Reason: se.err.Error()}
+				f = api.Failure{Slot: se.slot, Reason: se.err.Error()}
 			}
-			s.mu.Lock()
-			up.RollingBack, up.Failure = true, f
-			err := s.saveLocked()
-			if err != nil {
-				// Not rolling back after all: a restart would not know.
-				up.RollingBack = false
-			}
-			s.mu.Unlock()
-			if err != nil {
+			// Not rolling back when that cannot be saved: a restart would
+			// not know.
+			if err := s.state.rollBack(f); err != nil {
 				e.halt(baseline, &persistError{slot: -1, step: api.StepRollback, err: err})
 				return
 			}
 		}
 	}
-	if up.RollingBack && ctx.Err() == nil {
-		msg := fmt.Sprintf("slot %d failed; moving every slot back to %s", up.Failure.Slot, up.From)
-		if up.Failure.Slot < 0 {
+	cur := s.state.pending()
+	if cur.RollingBack && ctx.Err() == nil {
+		msg := fmt.Sprintf("slot %d failed; moving every slot back to %s", cur.Failure.Slot, up.From)
+		if cur.Failure.Slot < 0 {
 			msg = fmt.Sprintf("moving every slot back to %s", up.From)
 		}
-		e.emit(api.Event{Slot: -1, Step: api.StepRollback, Image: up.From, Error: up.Failure.Reason, Message: msg}, false)
+		e.emit(api.Event{Slot: -1, Step: api.StepRollback, Image: up.From, Error: cur.Failure.Reason, Message: msg}, false)
 	}
 	var rollbackErr error
-	if up.RollingBack && ctx.Err() == nil {
+	if cur.RollingBack && ctx.Err() == nil {
 		rollbackErr = e.moveAll(ctx, up.From)
 		if pe, ok := errors.AsType[*persistError](rollbackErr); ok {
 			e.halt(baseline, pe)
@@ -85,20 +82,21 @@ func (s *Supervisor) execute(ctx context.Context, up *api.Upgrade, p *Progress) 
 			Error: "interrupted: the supervisor is stopping; it resumes (or rolls back) the upgrade when it starts again"}, true)
 		return
 	}
-	e.finish(baseline, rollbackErr)
+	e.finish(baseline, cur, rollbackErr)
 }
 
-// finish records the result in the state and ends the progress.
-func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
+// finish records the result in the state and ends the progress; cur is
+// the upgrade as it ran to its end.
+func (e *upgradeRun) finish(baseline float64, cur *api.Upgrade, rollbackErr error) {
 	s, up := e.s, e.up
 	if insts, err := s.rt.List(context.Background(), s.ownLabels()); err == nil {
 		s.scrapeChecks(context.Background(), insts)
 	}
 	result, final := api.ResultSucceeded, up.To
 	switch {
-	case up.RollingBack && rollbackErr != nil:
+	case cur.RollingBack && rollbackErr != nil:
 		result, final = api.ResultRollbackFailed, up.From
-	case up.RollingBack:
+	case cur.RollingBack:
 		result, final = api.ResultRolledBack, up.From
 	}
 	sum := e.summary(result, baseline)
@@ -106,26 +104,19 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 	if rollbackErr != nil {
 		sum.RollbackError = rollbackErr.Error()
 	}
+	// Recorded and freed at once, before the result is told: a rollback
+	// asked for the moment the upgrade ends must not find it still running.
 	s.mu.Lock()
-	if result == api.ResultSucceeded && up.To.ID != up.From.ID {
-		prev := up.From
-		s.state.Current, s.state.Previous = up.To, &prev
-	}
-	s.state.Upgrade, s.state.Last = nil, sum
-	saveErr := s.saveLocked()
-	// Free before the result is told: a rollback asked for the moment the
-	// upgrade ends must not find it still running.
-	if s.active != nil && s.active.progress == e.p {
-		s.active = nil
-	}
+	saveErr := s.state.finish(sum)
+	s.endActiveLocked(e.p)
 	s.mu.Unlock()
 	s.metrics.upgradeEnded(up.Kind, result, sum.Took.Std())
 
 	ev := api.Event{Slot: -1, Step: api.StepResult, Image: final, Summary: sum}
 	if result != api.ResultSucceeded {
-		ev.Error = fmt.Sprintf("%s failed at slot %d: %s; %s", up.Kind, up.Failure.Slot, up.Failure.Reason, result)
-		if up.Failure.Slot < 0 {
-			ev.Error = fmt.Sprintf("%s: %s; %s", up.Kind, up.Failure.Reason, result)
+		ev.Error = fmt.Sprintf("%s failed at slot %d: %s; %s", up.Kind, cur.Failure.Slot, cur.Failure.Reason, result)
+		if cur.Failure.Slot < 0 {
+			ev.Error = fmt.Sprintf("%s: %s; %s", up.Kind, cur.Failure.Reason, result)
 		}
 		if rollbackErr != nil {
 			ev.Error += ": " + rollbackErr.Error()
@@ -151,35 +142,35 @@ func (e *upgradeRun) finish(baseline float64, rollbackErr error) {
 // file can be written, settles the slots.
 func (e *upgradeRun) halt(baseline float64, pe *persistError) {
 	s, up := e.s, e.up
-	s.mu.Lock()
-	if up.Failure == nil {
-		up.Failure = &api.Failure{Slot: pe.slot, Reason: pe.Error()}
-	} else {
-		up.Failure = &api.Failure{Slot: up.Failure.Slot, Reason: up.Failure.Reason + "; then " + pe.Error()}
+	failure := api.Failure{Slot: pe.slot, Reason: pe.Error()}
+	if was := s.state.pending().Failure; was != nil {
+		failure = api.Failure{Slot: was.Slot, Reason: was.Reason + "; then " + pe.Error()}
 	}
-	s.mu.Unlock()
+	s.state.fail(failure)
 	sum := e.summary(api.ResultStopped, baseline)
 	sum.Final = up.From
 	s.endActive(e.p)
 	s.metrics.upgradeEnded(up.Kind, api.ResultStopped, sum.Took.Std())
 	e.emit(api.Event{Slot: -1, Step: api.StepResult, Image: up.To, Summary: sum,
 		Error: fmt.Sprintf("%s %s stopped: %s; %d of %d slots run %s, the others %s; make the state file writable, then upgrade again to settle every slot",
-			up.Kind, up.ID, up.Failure.Reason, sum.Changed, s.cfg.Slots, up.To, up.From)}, true)
+			up.Kind, up.ID, failure.Reason, sum.Changed, s.cfg.Slots, up.To, up.From)}, true)
 }
 
+// summary is how the upgrade stands, as result; checks counted from
+// baseline.
 func (e *upgradeRun) summary(result api.Result, baseline float64) *api.Summary {
 	s, up := e.s, e.up
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	saved := s.state.snapshot()
+	cur := saved.Upgrade
 	changed := 0
-	for _, img := range s.state.Slots {
+	for _, img := range saved.Slots {
 		if img.ID == up.To.ID && up.To.ID != up.From.ID {
 			changed++
 		}
 	}
 	if result != api.ResultSucceeded {
 		changed = 0
-		for _, img := range s.state.Slots {
+		for _, img := range saved.Slots {
 			if img.ID != up.From.ID {
 				changed++
 			}
@@ -187,9 +178,9 @@ func (e *upgradeRun) summary(result api.Result, baseline float64) *api.Summary {
 	}
 	return &api.Summary{
 		ID: up.ID, Kind: up.Kind, Result: result, From: up.From, To: up.To, Final: up.To,
-		Slots: s.cfg.Slots, Changed: changed, Failure: up.Failure,
-		StartedAt: up.StartedAt, Took: api.Duration(time.Since(up.StartedAt)), Timings: up.Timings,
-		Checks: int64(s.checks.total() - baseline), Restarts: up.Restarts,
+		Slots: s.cfg.Slots, Changed: changed, Failure: cur.Failure,
+		StartedAt: up.StartedAt, Took: api.Duration(time.Since(up.StartedAt)), Timings: cur.Timings,
+		Checks: int64(s.checks.total() - baseline), Restarts: cur.Restarts,
 	}
 }
 
@@ -275,9 +266,7 @@ func (e *upgradeRun) plan(ctx context.Context, target runtime.Image) ([]int, err
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	desired := append([]runtime.Image(nil), s.state.Slots...)
-	s.mu.Unlock()
+	desired, _ := s.state.desired()
 	running := map[int][]runtime.Instance{}
 	for _, in := range insts {
 		if slot, ok := slotOf(in); ok && in.State == runtime.Running && !s.draining(in.ID) {
@@ -352,7 +341,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 			}
 			return &slotError{slot, fmt.Errorf("start a new instance of %s: %w", target, err)}
 		}
-		e.addTiming(&e.up.Timings.Start, time.Since(t0))
+		s.state.addTiming(api.StepStart, time.Since(t0))
 		if err := e.step(slot, api.Event{Step: api.StepStart, Image: target, Instance: in.ID, Took: api.Duration(time.Since(t0)),
 			Message: "health " + in.Labels[api.LabelHealth]}); err != nil {
 			return err
@@ -377,7 +366,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 		}
 		return &slotError{slot, err}
 	}
-	e.addTiming(&e.up.Timings.Ready, time.Since(t0))
+	s.state.addTiming(api.StepReady, time.Since(t0))
 	if err := e.step(slot, api.Event{Step: api.StepReady, Image: target, Instance: keep.ID, Took: api.Duration(time.Since(t0))}); err != nil {
 		return err
 	}
@@ -386,10 +375,7 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 			return failSlot(slot, err)
 		}
 	}
-	s.mu.Lock()
-	s.state.Slots[slot] = target
-	s.mu.Unlock()
-	return e.step(slot, api.Event{Step: api.StepDone, Image: target, Instance: keep.ID})
+	return e.done(slot, target, keep.ID)
 }
 
 // retire drains and removes an old instance of the slot.
@@ -406,11 +392,11 @@ func (e *upgradeRun) retire(ctx context.Context, slot int, in runtime.Instance) 
 	if res.killed {
 		msg = "killed: still running at the drain timeout"
 	}
-	e.addTiming(&e.up.Timings.Drain, res.drained)
+	e.s.state.addTiming(api.StepDrain, res.drained)
 	if err := e.step(slot, api.Event{Step: api.StepDrain, Image: img, Instance: in.ID, Took: api.Duration(res.drained), Message: msg}); err != nil {
 		return err
 	}
-	e.addTiming(&e.up.Timings.Remove, res.removed)
+	e.s.state.addTiming(api.StepRemove, res.removed)
 	return e.step(slot, api.Event{Step: api.StepRemove, Image: img, Instance: in.ID, Took: api.Duration(res.removed)})
 }
 
@@ -453,27 +439,34 @@ func (e *upgradeRun) awaitReady(ctx context.Context, in runtime.Instance) error 
 	}
 }
 
-func (e *upgradeRun) addTiming(d *api.Duration, took time.Duration) {
-	e.s.mu.Lock()
-	defer e.s.mu.Unlock()
-	*d += api.Duration(took)
-}
-
 // step records a slot's step in the state (persisted) and the progress.
 // A step that cannot be persisted is still told (it happened) and returned
 // as a *persistError: the upgrade must not go on from it.
 func (e *upgradeRun) step(slot int, ev api.Event) error {
 	ev.Slot = slot
-	s := e.s
-	s.mu.Lock()
-	e.up.Progress[slot] = api.SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
-	err := s.saveLocked()
-	s.mu.Unlock()
+	return e.record(ev, e.s.state.step(slot, progressOf(ev)))
+}
+
+// done records that slot runs target now, on instance: its desired image
+// and its last step (persisted), and the progress, as step does.
+func (e *upgradeRun) done(slot int, target runtime.Image, instance runtime.InstanceID) error {
+	ev := api.Event{Slot: slot, Step: api.StepDone, Image: target, Instance: instance}
+	return e.record(ev, e.s.state.settle(slot, target, progressOf(ev)))
+}
+
+// record tells ev, then returns saveErr, the error of persisting it, as a
+// *persistError.
+func (e *upgradeRun) record(ev api.Event, saveErr error) error {
 	e.emit(ev, false)
-	if err != nil {
-		return &persistError{slot: slot, step: ev.Step, err: err}
+	if saveErr != nil {
+		return &persistError{slot: ev.Slot, step: ev.Step, err: saveErr}
 	}
 	return nil
+}
+
+// progressOf is where a slot's step event leaves it.
+func progressOf(ev api.Event) api.SlotProgress {
+	return api.SlotProgress{Step: ev.Step, Image: ev.Image.ID, Instance: ev.Instance, At: time.Now().UTC()}
 }
 
 func (e *upgradeRun) emit(ev api.Event, final bool) {

@@ -14,25 +14,19 @@ import (
 // Status lists the instances and probes them now.
 func (s *Supervisor) Status(ctx context.Context) api.Status {
 	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	saved := s.state.snapshot()
 	st := api.Status{
-		Name: s.cfg.Name, Version: buildinfo.Read().Version, Repo: s.cfg.Repo, StartedAt: s.started,
-		Current: s.state.Current, Previous: s.state.Previous, Want: s.cfg.Slots, Last: s.state.Last,
-	}
-	if s.state.Upgrade != nil {
-		up := *s.state.Upgrade
-		up.Progress = map[int]api.SlotProgress{}
-		for k, v := range s.state.Upgrade.Progress {
-			up.Progress[k] = v
-		}
-		st.Upgrade = &up
+		Name: s.cfg.Name, Version: buildinfo.Read().Version, Repo: s.cfg.Repo, StartedAt: started,
+		Current: saved.Current, Previous: saved.Previous, Want: s.cfg.Slots, Last: saved.Last, Upgrade: saved.Upgrade,
 	}
 	for i := range s.slots {
 		st.Slots = append(st.Slots, api.SlotStatus{Slot: i})
-		if i < len(s.state.Slots) { // not yet when Run has not loaded the state
-			st.Slots[i].Desired = s.state.Slots[i]
+		if i < len(saved.Slots) { // not yet when Run has not loaded the state
+			st.Slots[i].Desired = saved.Slots[i]
 		}
 	}
-	s.mu.Unlock()
 	for i, k := range s.slots {
 		k.mu.Lock()
 		st.Slots[i].Restarts, st.Slots[i].LastExit, st.Slots[i].CrashLoop = k.restarts, k.lastExit, k.failures >= 3

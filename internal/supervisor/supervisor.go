@@ -27,19 +27,19 @@ type Supervisor struct {
 	log     zerolog.Logger
 	metrics *metrics
 	probe   Prober
-	store   stateStore
+	state   *stateFile // what is persisted, with its own lock
+	drains  *drainSet
 	slots   []*slotKeeper
 	checks  *checkTally
 
+	// mu guards the supervisor's life: whether it runs, the upgrade in
+	// progress, the runtime's last answer.
 	mu       sync.Mutex
-	state    State
 	runCtx   context.Context // set while Run runs; the upgrades' context
 	stopping bool
 	active   *activeUpgrade // the upgrade in progress (or being resolved)
-	drains   map[runtime.InstanceID]*drainOp
-	ready    map[runtime.InstanceID]probeResult
-	listErr  error     // of the last reconcile
-	started  time.Time // when Run started
+	listErr  error          // of the last reconcile
+	started  time.Time      // when Run started
 
 	loops sync.WaitGroup // reconcile loop and upgrades
 	ops   sync.WaitGroup // drains
@@ -49,12 +49,6 @@ type Supervisor struct {
 type activeUpgrade struct {
 	desc     string // what it is, for a second request
 	progress *Progress
-}
-
-// probeResult is the last readiness answer of an instance.
-type probeResult struct {
-	err error
-	at  time.Time
 }
 
 // New builds a supervisor over rt. Metrics are registered on reg; prober
@@ -68,10 +62,9 @@ func New(cfg Config, rt runtime.Runtime, prober Prober, log zerolog.Logger, reg 
 	}
 	s := &Supervisor{
 		cfg: cfg, rt: rt, log: log, probe: prober,
-		store:  stateStore{dir: cfg.StateDir},
+		state:  newStateFile(cfg.StateDir),
+		drains: newDrainSet(),
 		checks: newCheckTally(),
-		drains: map[runtime.InstanceID]*drainOp{},
-		ready:  map[runtime.InstanceID]probeResult{},
 	}
 	s.metrics = newMetrics(reg, s)
 	for range cfg.Slots {
@@ -97,12 +90,12 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	defer stopLoops()
 	s.mu.Lock()
 	s.runCtx, s.started = loopCtx, time.Now()
-	pending := s.state.Upgrade
 	s.mu.Unlock()
-	s.log.Info().Str("image", s.state.Current.String()).Int("slots", s.cfg.Slots).Msg("supervisor started")
+	st := s.state.snapshot()
+	s.log.Info().Str("image", st.Current.String()).Int("slots", s.cfg.Slots).Msg("supervisor started")
 
-	if pending != nil {
-		s.resume(loopCtx, pending)
+	if st.Upgrade != nil {
+		s.resume(loopCtx)
 	}
 	s.loops.Go(func() { s.reconcileLoop(loopCtx) })
 	<-ctx.Done()
@@ -111,7 +104,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 
 // open loads the state, or creates it by resolving the configured tag.
 func (s *Supervisor) open(ctx context.Context) error {
-	st, ok, err := s.store.load()
+	st, ok, err := readState(s.cfg.StateDir)
 	if err != nil {
 		return err
 	}
@@ -134,10 +127,7 @@ func (s *Supervisor) open(ctx context.Context) error {
 		st.Slots = append(st.Slots, st.Current)
 	}
 	st.Slots = st.Slots[:s.cfg.Slots]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.state = st
-	return s.saveLocked()
+	return s.state.open(st)
 }
 
 // shutdown stops the loops, then drains every instance in parallel.
@@ -167,9 +157,7 @@ func (s *Supervisor) shutdown(stopLoops context.CancelFunc) error {
 	}
 	wg.Wait()
 	s.ops.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.saveLocked(); err != nil {
+	if err := s.state.save(); err != nil {
 		return err
 	}
 	s.log.Info().Int("drained", len(insts)).Msg("supervisor stopped")
@@ -195,8 +183,6 @@ func (s *Supervisor) Ready() error {
 func (s *Supervisor) ownLabels() map[string]string {
 	return api.OwnLabels(s.cfg.Name)
 }
-
-func (s *Supervisor) saveLocked() error { return s.store.save(s.state) }
 
 // startInstance creates and starts an instance of img in slot, on a health
 // port none of the slot's running instances holds.

@@ -56,7 +56,7 @@ func (r *rig) start() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	s.store.beforeSave = r.beforeSave
+	s.state.beforeSave = r.beforeSave
 	ctx, cancel := context.WithCancel(context.Background())
 	r.s, r.cancel, r.done = s, cancel, make(chan error, 1)
 	go func() { r.done <- s.Run(ctx) }()
@@ -295,7 +295,7 @@ func TestRestartMidUpgradeSettles(t *testing.T) {
 				st := State{Current: r.v1, Slots: slots, Upgrade: &api.Upgrade{ID: "u-test", Kind: api.KindUpgrade, From: r.v1, To: r.v2,
 					Options: request("v2", 1, 0).UpgradeOptions, StartedAt: time.Now(), Progress: map[int]api.SlotProgress{
 						0: {Step: api.StepDone}, 1: {Step: api.StepDone}, 2: {Step: api.StepDraining, Instance: oldDraining}}}}
-				if err := (stateStore{dir: dir}).save(st); err != nil {
+				if err := writeState(dir, st); err != nil {
 					t.Fatal(err)
 				}
 				r.start()
@@ -455,7 +455,7 @@ func TestStopMidUpgradeResumesOnNextStart(t *testing.T) {
 		if left, _ := r.f.List(context.Background(), nil); len(left) != 0 {
 			t.Fatalf("%d instances left after the stop", len(left))
 		}
-		saved, ok, err := (stateStore{dir: dir}).load()
+		saved, ok, err := readState(dir)
 		if err != nil || !ok || saved.Upgrade == nil || saved.Slots[0].ID != r.v2.ID || saved.Slots[4].ID != r.v1.ID {
 			t.Fatalf("saved state %+v, %v: want the upgrade kept with slots 0-1 on v2", saved, err)
 		}

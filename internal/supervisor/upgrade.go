@@ -94,10 +94,11 @@ func (s *Supervisor) Upgrade(ctx context.Context, req api.UpgradeRequest) (*Prog
 		what = "rollback (starting)"
 	}
 	s.active = &activeUpgrade{desc: what}
-	runCtx, from, prev := s.runCtx, s.state.Current, s.state.Previous
+	runCtx := s.runCtx
 	s.mu.Unlock()
 
-	up, err := s.newUpgrade(ctx, req, from, prev)
+	saved := s.state.snapshot()
+	up, err := s.newUpgrade(ctx, req, saved.Current, saved.Previous)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil && s.stopping {
@@ -107,14 +108,13 @@ func (s *Supervisor) Upgrade(ctx context.Context, req api.UpgradeRequest) (*Prog
 		s.active = nil
 		return nil, err
 	}
-	s.state.Upgrade = up
-	if err := s.saveLocked(); err != nil {
-		s.state.Upgrade, s.active = nil, nil
+	if err := s.state.begin(*up); err != nil {
+		s.active = nil
 		return nil, err
 	}
 	p := newProgress()
 	s.active = &activeUpgrade{progress: p}
-	s.loops.Go(func() { s.execute(runCtx, up, p) })
+	s.loops.Go(func() { s.execute(runCtx, *up, p) })
 	return p, nil
 }
 
@@ -152,8 +152,10 @@ func (s *Supervisor) Active() *Progress {
 	return s.active.progress
 }
 
+// describeActiveLocked says what the upgrade in progress is doing, for a
+// second request. The caller holds s.mu.
 func (s *Supervisor) describeActiveLocked() string {
-	up := s.state.Upgrade
+	up := s.state.pending()
 	if up == nil {
 		return s.active.desc
 	}
@@ -176,27 +178,29 @@ func (s *Supervisor) describeActiveLocked() string {
 func (s *Supervisor) endActive(p *Progress) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.endActiveLocked(p)
+}
+
+// endActiveLocked is endActive for a caller holding s.mu.
+func (s *Supervisor) endActiveLocked(p *Progress) {
 	if s.active != nil && s.active.progress == p {
 		s.active = nil
 	}
 }
 
-// resume continues (or rolls back, as Config.OnRestart says) an upgrade a
-// previous supervisor did not finish. When the restart cannot be persisted
-// it leaves the upgrade as it is, saying why in the log and the status.
-func (s *Supervisor) resume(ctx context.Context, up *api.Upgrade) {
+// resume continues (or rolls back, as Config.OnRestart says) the upgrade
+// a previous supervisor did not finish. When the restart cannot be
+// persisted it leaves the upgrade as it is, saying why in the log and the
+// status.
+func (s *Supervisor) resume(ctx context.Context) {
+	// Held throughout: a request must not start another upgrade before
+	// this one is the active one.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	was := *up
-	up.Restarts++
-	if s.cfg.OnRestart == Rollback && !up.RollingBack {
-		up.RollingBack = true
-		up.Failure = &api.Failure{Slot: -1, Reason: "the supervisor restarted mid-upgrade and --on-restart is rollback"}
-	}
-	if err := s.saveLocked(); err != nil {
+	up, err := s.state.restart(s.cfg.OnRestart == Rollback)
+	if err != nil {
 		// Going on would act on progress the file does not have.
-		up.Restarts, up.RollingBack = was.Restarts, was.RollingBack
-		up.Failure = &api.Failure{Slot: -1, Reason: (&persistError{slot: -1, step: stepResume, err: err}).Error()}
+		s.state.fail(api.Failure{Slot: -1, Reason: (&persistError{slot: -1, step: stepResume, err: err}).Error()})
 		s.log.Error().Err(err).Str("upgrade", up.ID).Msg("unfinished upgrade not resumed: its restart cannot be persisted; slots left as they are")
 		return
 	}
