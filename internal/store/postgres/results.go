@@ -12,6 +12,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/internal/listing"
 	"github.com/checkfleet/checkfleet/internal/store/internal/row"
 )
 
@@ -101,7 +102,7 @@ func (s *Store) Result(ctx context.Context, runID string) (check.Result, error) 
 
 // ListResults pages through results newest first, without screenshots.
 func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.Result, string, error) {
-	q, err := row.ParseQuery(rq)
+	q, err := listing.ParseQuery(rq)
 	if err != nil {
 		return nil, "", fmt.Errorf("list results: %w", err)
 	}
@@ -141,7 +142,7 @@ func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.
 	defer rows.Close()
 	var (
 		page []check.Result
-		last row.Cursor
+		last listing.Cursor
 		more bool
 	)
 	for rows.Next() {
@@ -162,7 +163,7 @@ func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.
 			return nil, "", fmt.Errorf("list results: run %q: %w", runID, err)
 		}
 		page = append(page, r)
-		last = row.Cursor{FinishedAt: finished.UTC(), RunID: runID}
+		last = listing.Cursor{FinishedAt: finished.UTC(), RunID: runID}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -8,7 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/checkfleet/checkfleet/internal/store"
-	"github.com/checkfleet/checkfleet/internal/store/internal/row"
+	"github.com/checkfleet/checkfleet/internal/store/internal/maintenance"
+	"github.com/checkfleet/checkfleet/internal/store/internal/rollup"
 )
 
 // aggregate is the rollup of the runs in FROM results ... GROUP BY
@@ -18,7 +19,7 @@ const aggregate = `date_trunc('hour', finished_at, 'UTC') AS hour, count(*),
 	percentile_cont(0.5) WITHIN GROUP (ORDER BY total_ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY total_ms)`
 
 // Summaries counts runs and ok runs per check since since; each hour is
-// answered by its rollups or its raw results (see package row).
+// answered by its rollups or its raw results (see package rollup).
 func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]store.Summary, error) {
 	out := map[string]store.Summary{}
 	err := s.read(ctx, func(tx pgx.Tx) error {
@@ -51,7 +52,7 @@ func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]stor
 			since, horizon); err != nil {
 			return err
 		}
-		for _, sp := range row.RawSpans(later(since, horizon), row.End, clean) {
+		for _, sp := range rollup.RawSpans(later(since, horizon), rollup.End, clean) {
 			if err := add(`SELECT check_id, count(*), count(*) FILTER (WHERE status IN ('passed', 'degraded')) FROM results
 				WHERE finished_at >= $1 AND finished_at < $2 GROUP BY check_id`, sp.From, sp.To); err != nil {
 				return err
@@ -68,7 +69,7 @@ func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]stor
 // Rollups returns the hourly rollups of one check, from rollups where the
 // hour is rolled up and computed from raw results where not.
 func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time) ([]store.Rollup, error) {
-	lo, hi := row.CeilHour(from), row.CeilHour(to)
+	lo, hi := rollup.CeilHour(from), rollup.CeilHour(to)
 	if !lo.Before(hi) {
 		return nil, nil
 	}
@@ -93,7 +94,7 @@ func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time)
 				if err := rows.Scan(&r.Hour, &r.Runs, &r.Failures, &r.Degraded, &p50, &p95); err != nil {
 					return err
 				}
-				r.Hour, r.P50, r.P95 = r.Hour.UTC(), row.Millis(p50), row.Millis(p95)
+				r.Hour, r.P50, r.P95 = r.Hour.UTC(), rollup.Millis(p50), rollup.Millis(p95)
 				out = append(out, r)
 			}
 			return rows.Err()
@@ -103,7 +104,7 @@ func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time)
 			checkID, lo, hi, horizon); err != nil {
 			return err
 		}
-		for _, sp := range row.RawSpans(later(lo, horizon), hi, clean) {
+		for _, sp := range rollup.RawSpans(later(lo, horizon), hi, clean) {
 			if err := collect(`SELECT `+aggregate+` FROM results
 				WHERE check_id = $1 AND finished_at >= $2 AND finished_at < $3 GROUP BY 1`, checkID, sp.From, sp.To); err != nil {
 				return err
@@ -114,11 +115,11 @@ func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("rollups of %s: %w", checkID, err)
 	}
-	row.SortRollups(out)
+	rollup.Sort(out)
 	return out, nil
 }
 
-// Maintain rolls up, then prunes; see store.Results and package row.
+// Maintain rolls up, then prunes; see store.Results and packages maintenance and rollup.
 func (s *Store) Maintain(ctx context.Context, now, rawBefore, rollupBefore time.Time) (store.MaintainStats, error) {
 	var st store.MaintainStats
 	err := retry(func() error {
@@ -153,12 +154,12 @@ func maintain(ctx context.Context, tx pgx.Tx, now, rawBefore, rollupBefore time.
 	if first != nil {
 		firstRaw = first.UTC()
 	}
-	p, err := row.PlanMaintain(now, rawBefore, rollupBefore, horizon, firstRaw, clean)
+	p, err := maintenance.Decide(now, rawBefore, rollupBefore, horizon, firstRaw, clean)
 	if err != nil {
 		return st, err
 	}
 	// Results recorded after their hour was pruned: added to its rollup.
-	if horizon.After(row.Beginning) {
+	if horizon.After(rollup.Beginning) {
 		if _, err := tx.Exec(ctx, `INSERT INTO rollups (check_id, hour, runs, failures, degraded, p50_ms, p95_ms)
 			SELECT check_id, `+aggregate+` FROM results WHERE finished_at < $1 GROUP BY 1, 2
 			ON CONFLICT (check_id, hour) DO UPDATE SET
@@ -206,18 +207,18 @@ func maintain(ctx context.Context, tx pgx.Tx, now, rawBefore, rollupBefore time.
 		return st, err
 	}
 	st.RollupsPruned = tag.RowsAffected()
-	_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND scheduled_at < $1`, now.Add(-row.SentKept))
+	_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND scheduled_at < $1`, now.Add(-maintenance.SentKept))
 	return st, err
 }
 
-// hourState reads the raw horizon (row.Beginning if nothing was pruned)
+// hourState reads the raw horizon (rollup.Beginning if nothing was pruned)
 // and the clean hours.
 func hourState(ctx context.Context, tx pgx.Tx) (time.Time, []time.Time, error) {
 	var h *time.Time
 	if err := tx.QueryRow(ctx, `SELECT raw_horizon FROM maintenance WHERE id = 1`).Scan(&h); err != nil {
 		return time.Time{}, nil, fmt.Errorf("read raw horizon: %w", err)
 	}
-	horizon := row.Beginning
+	horizon := rollup.Beginning
 	if h != nil {
 		horizon = h.UTC()
 	}

@@ -9,13 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/checkfleet/checkfleet/internal/store"
-	"github.com/checkfleet/checkfleet/internal/store/internal/row"
+	"github.com/checkfleet/checkfleet/internal/store/internal/rollup"
+	"github.com/checkfleet/checkfleet/internal/store/internal/schedules"
 )
 
 // AcquireLease takes the lease if it is free or already holder's, and
 // renews it until now+ttl; see store.Schedules.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (int64, bool, error) {
-	if err := row.CheckLease(name, holder, now, ttl); err != nil {
+	if err := schedules.CheckLease(name, holder, now, ttl); err != nil {
 		return 0, false, fmt.Errorf("acquire lease: %w", err)
 	}
 	var token int64
@@ -40,7 +41,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 // ReleaseLease frees the lease if holder holds it.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE leases SET holder = '', expires_at = $3 WHERE name = $1 AND holder = $2`,
-		name, holder, row.Beginning); err != nil {
+		name, holder, rollup.Beginning); err != nil {
 		return fmt.Errorf("release lease %q for %q: %w", name, holder, err)
 	}
 	return nil
@@ -73,7 +74,7 @@ func (s *Store) DueTimes(ctx context.Context) (map[store.RunKey]time.Time, error
 // Plan adds runs to the outbox and sets next due times, in a transaction
 // that holds the lease's row lock.
 func (s *Store) Plan(ctx context.Context, lease string, token int64, runs []store.PlannedRun, next map[store.RunKey]time.Time) error {
-	if err := row.CheckPlan(lease, runs, next); err != nil {
+	if err := schedules.CheckPlan(lease, runs, next); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
 	n := len(runs)

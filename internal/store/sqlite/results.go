@@ -9,6 +9,8 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/internal/listing"
+	"github.com/checkfleet/checkfleet/internal/store/internal/rollup"
 	"github.com/checkfleet/checkfleet/internal/store/internal/row"
 )
 
@@ -56,7 +58,7 @@ func (s *Store) UpsertResults(ctx context.Context, results []check.Result) (int,
 			if _, err := latest.ExecContext(ctx, r.CheckID, r.Location, r.RunID, row.Micros(r.FinishedAt)); err != nil {
 				return fmt.Errorf("latest of run %s: %w", r.RunID, err)
 			}
-			hours[row.Micros(row.Hour(r.FinishedAt))] = true
+			hours[row.Micros(rollup.Hour(r.FinishedAt))] = true
 		}
 		// A result recorded into a rolled-up hour makes it dirty again.
 		for h := range hours {
@@ -91,7 +93,7 @@ func (s *Store) Result(ctx context.Context, runID string) (check.Result, error) 
 
 // ListResults pages through results newest first, without screenshots.
 func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.Result, string, error) {
-	q, err := row.ParseQuery(rq)
+	q, err := listing.ParseQuery(rq)
 	if err != nil {
 		return nil, "", fmt.Errorf("list results: %w", err)
 	}
@@ -132,7 +134,7 @@ func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.
 	defer rows.Close()
 	var (
 		page []check.Result
-		last row.Cursor
+		last listing.Cursor
 		more bool
 	)
 	for rows.Next() {
@@ -153,7 +155,7 @@ func (s *Store) ListResults(ctx context.Context, rq store.ResultQuery) ([]check.
 			return nil, "", fmt.Errorf("list results: run %q: %w", runID, err)
 		}
 		page = append(page, r)
-		last = row.Cursor{FinishedAt: row.FromMicros(finished), RunID: runID}
+		last = listing.Cursor{FinishedAt: row.FromMicros(finished), RunID: runID}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("list results: %w", err)

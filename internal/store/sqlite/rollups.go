@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/internal/maintenance"
+	"github.com/checkfleet/checkfleet/internal/store/internal/rollup"
 	"github.com/checkfleet/checkfleet/internal/store/internal/row"
 )
 
 // Summaries counts runs and ok runs per check since since; each hour is
-// answered by its rollups or its raw results (see package row).
+// answered by its rollups or its raw results (see package rollup).
 func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]store.Summary, error) {
 	out := map[string]store.Summary{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -44,7 +46,7 @@ func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]stor
 			row.Micros(since), row.Micros(horizon)); err != nil {
 			return err
 		}
-		for _, sp := range row.RawSpans(later(since, horizon), row.End, clean) {
+		for _, sp := range rollup.RawSpans(later(since, horizon), rollup.End, clean) {
 			if err := add(`SELECT check_id, COUNT(*), SUM(status IN ('passed', 'degraded')) FROM results
 				WHERE finished_at >= ? AND finished_at < ? GROUP BY check_id`, row.Micros(sp.From), row.Micros(sp.To)); err != nil {
 				return err
@@ -61,7 +63,7 @@ func (s *Store) Summaries(ctx context.Context, since time.Time) (map[string]stor
 // Rollups returns the hourly rollups of one check, from rollups where the
 // hour is rolled up and computed from raw results where not.
 func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time) ([]store.Rollup, error) {
-	lo, hi := row.CeilHour(from), row.CeilHour(to)
+	lo, hi := rollup.CeilHour(from), rollup.CeilHour(to)
 	if !lo.Before(hi) {
 		return nil, nil
 	}
@@ -87,14 +89,14 @@ func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time)
 			if err := rows.Scan(&hour, &r.Runs, &r.Failures, &r.Degraded, &p50, &p95); err != nil {
 				return err
 			}
-			r.Hour, r.P50, r.P95 = row.FromMicros(hour), row.Millis(p50), row.Millis(p95)
+			r.Hour, r.P50, r.P95 = row.FromMicros(hour), rollup.Millis(p50), rollup.Millis(p95)
 			out = append(out, r)
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		hourly := row.Hourly{}
-		for _, sp := range row.RawSpans(later(lo, horizon), hi, clean) {
+		hourly := rollup.Hourly{}
+		for _, sp := range rollup.RawSpans(later(lo, horizon), hi, clean) {
 			if err := scanRuns(ctx, tx, hourly, `SELECT check_id, finished_at, status, total_ms FROM results
 				WHERE check_id = ? AND finished_at >= ? AND finished_at < ?`, checkID, row.Micros(sp.From), row.Micros(sp.To)); err != nil {
 				return err
@@ -108,11 +110,11 @@ func (s *Store) Rollups(ctx context.Context, checkID string, from, to time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("rollups of %s: %w", checkID, err)
 	}
-	row.SortRollups(out)
+	rollup.Sort(out)
 	return out, nil
 }
 
-// Maintain rolls up, then prunes; see store.Results and package row.
+// Maintain rolls up, then prunes; see store.Results and packages maintenance and rollup.
 func (s *Store) Maintain(ctx context.Context, now, rawBefore, rollupBefore time.Time) (store.MaintainStats, error) {
 	var st store.MaintainStats
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -130,13 +132,13 @@ func (s *Store) Maintain(ctx context.Context, now, rawBefore, rollupBefore time.
 		if first.Valid {
 			firstRaw = row.FromMicros(first.Int64)
 		}
-		p, err := row.PlanMaintain(now, rawBefore, rollupBefore, horizon, firstRaw, clean)
+		p, err := maintenance.Decide(now, rawBefore, rollupBefore, horizon, firstRaw, clean)
 		if err != nil {
 			return err
 		}
 		// Results recorded after their hour was pruned: added to its rollup.
-		if horizon.After(row.Beginning) {
-			late := row.Hourly{}
+		if horizon.After(rollup.Beginning) {
+			late := rollup.Hourly{}
 			if err := scanRuns(ctx, tx, late, `SELECT check_id, finished_at, status, total_ms FROM results
 				WHERE finished_at < ?`, row.Micros(horizon)); err != nil {
 				return err
@@ -188,7 +190,7 @@ func (s *Store) Maintain(ctx context.Context, now, rawBefore, rollupBefore time.
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND scheduled_at < ?`,
-			row.Micros(now.Add(-row.SentKept)))
+			row.Micros(now.Add(-maintenance.SentKept)))
 		return err
 	})
 	if err != nil {
@@ -199,7 +201,7 @@ func (s *Store) Maintain(ctx context.Context, now, rawBefore, rollupBefore time.
 
 // rollUp replaces the rollups of the hours of sp with what their raw
 // results say, one hour at a time as the rows stream in.
-func rollUp(ctx context.Context, tx *sql.Tx, sp row.Span) error {
+func rollUp(ctx context.Context, tx *sql.Tx, sp rollup.Span) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM rollups WHERE hour >= ? AND hour < ?`,
 		row.Micros(sp.From), row.Micros(sp.To)); err != nil {
 		return err
@@ -211,7 +213,7 @@ func rollUp(ctx context.Context, tx *sql.Tx, sp row.Span) error {
 	}
 	defer rows.Close()
 	var (
-		hourly  = row.Hourly{}
+		hourly  = rollup.Hourly{}
 		current time.Time
 	)
 	for rows.Next() {
@@ -223,11 +225,11 @@ func rollUp(ctx context.Context, tx *sql.Tx, sp row.Span) error {
 			return err
 		}
 		t := row.FromMicros(fin)
-		if h := row.Hour(t); !h.Equal(current) {
+		if h := rollup.Hour(t); !h.Equal(current) {
 			if err := putRollups(ctx, tx, hourly, ""); err != nil {
 				return err
 			}
-			hourly, current = row.Hourly{}, h
+			hourly, current = rollup.Hourly{}, h
 		}
 		hourly.Add(id, t, status, total)
 	}
@@ -238,7 +240,7 @@ func rollUp(ctx context.Context, tx *sql.Tx, sp row.Span) error {
 }
 
 // putRollups inserts the rollups of hourly, with an ON CONFLICT clause.
-func putRollups(ctx context.Context, tx *sql.Tx, hourly row.Hourly, onConflict string) error {
+func putRollups(ctx context.Context, tx *sql.Tx, hourly rollup.Hourly, onConflict string) error {
 	for id, byHour := range hourly {
 		for hour, a := range byHour {
 			p50, p95 := a.Percentiles()
@@ -254,7 +256,7 @@ func putRollups(ctx context.Context, tx *sql.Tx, hourly row.Hourly, onConflict s
 
 // scanRuns adds the runs a query returns (check_id, finished_at, status,
 // total_ms) to hourly.
-func scanRuns(ctx context.Context, tx *sql.Tx, hourly row.Hourly, query string, args ...any) error {
+func scanRuns(ctx context.Context, tx *sql.Tx, hourly rollup.Hourly, query string, args ...any) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -273,14 +275,14 @@ func scanRuns(ctx context.Context, tx *sql.Tx, hourly row.Hourly, query string, 
 	return rows.Err()
 }
 
-// hourState reads the raw horizon (row.Beginning if nothing was pruned)
+// hourState reads the raw horizon (rollup.Beginning if nothing was pruned)
 // and the clean hours.
 func hourState(ctx context.Context, tx *sql.Tx) (time.Time, []time.Time, error) {
 	var h sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT raw_horizon FROM maintenance WHERE id = 1`).Scan(&h); err != nil {
 		return time.Time{}, nil, fmt.Errorf("read raw horizon: %w", err)
 	}
-	horizon := row.Beginning
+	horizon := rollup.Beginning
 	if h.Valid {
 		horizon = row.FromMicros(h.Int64)
 	}

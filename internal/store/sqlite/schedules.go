@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/internal/rollup"
 	"github.com/checkfleet/checkfleet/internal/store/internal/row"
+	"github.com/checkfleet/checkfleet/internal/store/internal/schedules"
 )
 
 // AcquireLease takes the lease if it is free or already holder's, and
 // renews it until now+ttl; see store.Schedules.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (int64, bool, error) {
-	if err := row.CheckLease(name, holder, now, ttl); err != nil {
+	if err := schedules.CheckLease(name, holder, now, ttl); err != nil {
 		return 0, false, fmt.Errorf("acquire lease: %w", err)
 	}
 	var (
@@ -47,7 +49,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE leases SET holder = '', expires_at = ? WHERE name = ? AND holder = ?`,
-			row.Micros(row.Beginning), name, holder)
+			row.Micros(rollup.Beginning), name, holder)
 		return err
 	})
 	if err != nil {
@@ -83,7 +85,7 @@ func (s *Store) DueTimes(ctx context.Context) (map[store.RunKey]time.Time, error
 // Plan adds runs to the outbox and sets next due times, in the write
 // transaction that checks the lease.
 func (s *Store) Plan(ctx context.Context, lease string, token int64, runs []store.PlannedRun, next map[store.RunKey]time.Time) error {
-	if err := row.CheckPlan(lease, runs, next); err != nil {
+	if err := schedules.CheckPlan(lease, runs, next); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {

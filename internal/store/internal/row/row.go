@@ -1,7 +1,8 @@
-// Package row holds what the SQL stores share: how a result becomes the
-// columns of a row and back, the ListResults cursor, the validation of
-// arguments, and the arithmetic of hourly rollups (percentiles, which hours
-// are answered from rollups and which from raw results).
+// Package row is how a result becomes a row of both SQL stores and back:
+// the columns they index and filter on, the body (the result as a
+// checkfleet.result/v2 document, message.EncodeResult at message.V2,
+// without its screenshot), the screenshot on its own, and the microsecond
+// precision of their time columns.
 package row
 
 import (
@@ -109,12 +110,6 @@ func Micros(t time.Time) int64 { return t.UnixMicro() }
 
 // FromMicros is the inverse of Micros, in UTC.
 func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// invalidf returns an error wrapping store.ErrInvalid that says what is
-// wrong.
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
-}
 
 // Rows is what both database/sql and pgx rows offer for reading.
 type Rows interface {

@@ -1,6 +1,10 @@
-package row
+// Package schedules checks the arguments of store.Schedules' writes
+// (AcquireLease, Plan) the same way for both SQL stores, so each refuses
+// the same input with store.ErrInvalid before it touches the database.
+package schedules
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/store"
@@ -44,4 +48,10 @@ func CheckPlan(lease string, runs []store.PlannedRun, next map[store.RunKey]time
 		}
 	}
 	return nil
+}
+
+// invalidf returns an error wrapping store.ErrInvalid that says what is
+// wrong.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
 }

@@ -1,15 +1,9 @@
-package row
-
-import (
-	"math"
-	"slices"
-	"time"
-
-	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/store"
-)
-
-// How raw results and rollups answer Summaries and Rollups.
+// Package rollup is the arithmetic of hourly rollups both SQL stores
+// share: hours and spans of them, which hours raw results answer, and the
+// aggregation of runs into a store.Rollup (counts, percentiles computed as
+// PostgreSQL's percentile_cont does).
+//
+// # How raw results and rollups answer Summaries and Rollups
 //
 // Maintain rolls every complete hour up (one row per check and hour in the
 // rollups table) and records the hour as clean (rollup_hours). A clean
@@ -24,6 +18,16 @@ import (
 // after its hour's raw results were pruned (older than the horizon) is
 // ignored by reads until the next Maintain adds it into its hour's rollup
 // (counts only: a rollup's percentiles are not recomputed) and deletes it.
+package rollup
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/store"
+)
 
 // Beginning stands for "no horizon yet": before every time a result can
 // carry (message accepts years 0 to 9999), and a valid timestamptz.
@@ -145,7 +149,7 @@ func (h Hourly) Add(checkID string, t time.Time, status string, totalMS int64) {
 	a.Add(status, totalMS)
 }
 
-// SortRollups orders rollups oldest first.
-func SortRollups(rs []store.Rollup) {
+// Sort orders rollups oldest first.
+func Sort(rs []store.Rollup) {
 	slices.SortFunc(rs, func(a, b store.Rollup) int { return a.Hour.Compare(b.Hour) })
 }

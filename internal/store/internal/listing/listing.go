@@ -1,13 +1,17 @@
-package row
+// Package listing is how both SQL stores page through ListResults: the
+// validated store.ResultQuery and the opaque cursor where a page ended.
+package listing
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/internal/row"
 )
 
 // The page sizes of ListResults.
@@ -35,7 +39,7 @@ type Query struct {
 func ParseQuery(q store.ResultQuery) (Query, error) {
 	out := Query{
 		CheckID: q.CheckID, Location: q.Location, Status: string(q.Status),
-		From: Micro(q.From), To: Micro(q.To), Limit: q.Limit,
+		From: row.Micro(q.From), To: row.Micro(q.To), Limit: q.Limit,
 	}
 	switch {
 	case q.Status != "" && !q.Status.Valid():
@@ -70,7 +74,7 @@ type Cursor struct {
 
 // String encodes c opaquely for ResultQuery.Cursor.
 func (c Cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte("r1:" + strconv.FormatInt(Micros(c.FinishedAt), 10) + ":" + c.RunID))
+	return base64.RawURLEncoding.EncodeToString([]byte("r1:" + strconv.FormatInt(row.Micros(c.FinishedAt), 10) + ":" + c.RunID))
 }
 
 // ParseCursor reads a cursor made by Cursor.String.
@@ -92,5 +96,11 @@ func ParseCursor(s string) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, bad
 	}
-	return Cursor{FinishedAt: FromMicros(n), RunID: runID}, nil
+	return Cursor{FinishedAt: row.FromMicros(n), RunID: runID}, nil
+}
+
+// invalidf returns an error wrapping store.ErrInvalid that says what is
+// wrong.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
 }
