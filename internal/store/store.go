@@ -3,6 +3,16 @@
 // rollups kept longer than raw results, and the scheduler's own state (next
 // due times, the outbox of jobs to send, the leader lease).
 //
+// A result is stored as its checkfleet.result/v2 document (the wire format
+// of package message, message.EncodeResult at message.V2, with its published
+// JSON Schema), its screenshot in a column of its own, beside the columns
+// the stores index and filter on (run id, check, location, status, times).
+// A store therefore keeps exactly what that schema carries: a field added to
+// check.Result reaches storage only with a new result schema version and a
+// migration of the stored documents. The contract suite pins this
+// (ResultIsAResultV2Document: what comes back encodes to the document that
+// went in, valid against the schema).
+//
 // Two implementations share one contract suite (store/storetest):
 // store/sqlite (pure Go, the default, sqlite://./var/checkfleet.db) and
 // store/postgres (pgx, postgres://...). store/storeurl.Open picks one by the

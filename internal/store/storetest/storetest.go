@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(*testing.T, store.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"ResultIsAResultV2Document", testResultIsV2Document},
 		{"ResultNotFound", testResultNotFound},
 		{"UpsertIsIdempotent", testUpsertIdempotent},
 		{"UpsertRefusesInvalidWhole", testUpsertInvalid},
