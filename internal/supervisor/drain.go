@@ -90,6 +90,17 @@ func (d *drainSet) end(id runtime.InstanceID) {
 	delete(d.ops, id)
 }
 
+// ids are the instances being drained now.
+func (d *drainSet) ids() map[runtime.InstanceID]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := make(map[runtime.InstanceID]bool, len(d.ops))
+	for id := range d.ops {
+		ids[id] = true
+	}
+	return ids
+}
+
 func (d *drainSet) has(id runtime.InstanceID) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -71,20 +71,14 @@ func (s *Supervisor) reconcile(ctx context.Context) time.Duration {
 	return max(next, 10*time.Millisecond)
 }
 
-// reconcileSlot removes the slot's exited instances and starts one when
-// none runs (after the restart backoff), or drains the extras when more
-// than one runs outside an upgrade. The caller holds the slot's lock.
+// reconcileSlot carries out the slot's planReconcile: it removes the
+// exited instances (counting those that exited on their own), starts one
+// when none runs (after the restart backoff), or drains the extras when
+// more than one runs outside an upgrade. The caller holds the slot's lock.
 func (s *Supervisor) reconcileSlot(ctx context.Context, slot int, insts []runtime.Instance, desired runtime.Image, upgrading bool) time.Duration {
 	k := s.slots[slot]
-	var running []runtime.Instance
-	for _, in := range insts {
-		if s.draining(in.ID) {
-			continue
-		}
-		if in.State == runtime.Running {
-			running = append(running, in)
-			continue
-		}
+	plan := planReconcile(insts, s.drains.ids(), desired.ID, upgrading, time.Now(), s.cfg.StableAfter)
+	for _, in := range plan.Remove {
 		if in.State == runtime.Exited {
 			s.noteExit(slot, in)
 		}
@@ -93,16 +87,16 @@ func (s *Supervisor) reconcileSlot(ctx context.Context, slot int, insts []runtim
 		}
 		s.checks.retire(in.ID)
 	}
+	// The backoff is read after the exits above are counted.
 	now := time.Now()
-	switch {
-	case len(running) == 0:
+	if plan.Start {
 		k.mu.Lock()
 		wait := k.nextStart.Sub(now)
 		k.mu.Unlock()
 		if wait > 0 {
 			return wait
 		}
-		if _, err := s.startInstance(ctx, slot, desired, insts); err != nil {
+		if _, err := s.startInstance(ctx, slot, desired, plan.Ports); err != nil {
 			if ctx.Err() != nil {
 				return s.cfg.ReconcileInterval
 			}
@@ -110,24 +104,14 @@ func (s *Supervisor) reconcileSlot(ctx context.Context, slot int, insts []runtim
 			s.log.Error().Err(err).Int("slot", slot).Str("image", desired.String()).Dur("retry_in", delay).Msg("cannot start worker")
 			return max(delay, 10*time.Millisecond)
 		}
-	case len(running) > 1 && !upgrading:
-		keep := running[len(running)-1] // the newest of the desired image, else the newest
-		for _, in := range running {
-			if in.Image == desired.ID {
-				keep = in
-			}
-		}
-		for _, in := range running {
-			if in.ID != keep.ID {
-				s.log.Warn().Int("slot", slot).Str("container", in.ID.Short()).Str("keep", keep.ID.Short()).
-					Msg("more than one worker in the slot: draining the extra")
-				s.startDrain(in, s.cfg.DrainTimeout)
-			}
-		}
-	case len(running) == 1:
-		if st := running[0].StartedAt; !st.IsZero() && now.Sub(st) >= s.cfg.StableAfter {
-			k.stable()
-		}
+	}
+	for _, in := range plan.Drain {
+		s.log.Warn().Int("slot", slot).Str("container", in.ID.Short()).Str("keep", plan.Keep.ID.Short()).
+			Msg("more than one worker in the slot: draining the extra")
+		s.startDrain(in, s.cfg.DrainTimeout)
+	}
+	if plan.Stable {
+		k.stable()
 	}
 	return s.cfg.ReconcileInterval
 }

@@ -283,10 +283,11 @@ func (e *upgradeRun) plan(ctx context.Context, target runtime.Image) ([]int, err
 	return plan, nil
 }
 
-// settle leaves slot with exactly one ready instance of target: it starts
-// one (unless one runs, as after a restart), waits for it to be ready,
-// then drains and removes the others — or, when !newFirst, drains them
-// first. A new instance that fails is drained and removed.
+// settle leaves slot with exactly one ready instance of target, carrying
+// out the slot's planSettle: it starts one (unless one runs, as after a
+// restart), waits for it to be ready, then drains and removes the others —
+// or, when !newFirst, drains them first. A new instance that fails is
+// drained and removed.
 func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image, newFirst bool) error {
 	s := e.s
 	k := s.slots[slot]
@@ -298,40 +299,23 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 	if err != nil {
 		return &slotError{slot, err}
 	}
-	var keep *runtime.Instance
-	var others, running []runtime.Instance
-	for _, in := range insts {
-		if s.draining(in.ID) {
-			running = append(running, in) // still holds its health port
-			continue
-		}
-		if in.State != runtime.Running {
-			if err := s.rt.Remove(ctx, in.ID); err != nil {
-				e.log.Warn().Err(err).Int("slot", slot).Str("container", in.ID.Short()).Msg("cannot remove exited worker")
-			}
-			continue
-		}
-		running = append(running, in)
-		if in.Image == target.ID {
-			if keep != nil {
-				others = append(others, *keep)
-			}
-			keep = &in
-		} else {
-			others = append(others, in)
+	plan := planSettle(insts, s.drains.ids(), target.ID, newFirst)
+	for _, in := range plan.Remove {
+		if err := s.rt.Remove(ctx, in.ID); err != nil {
+			e.log.Warn().Err(err).Int("slot", slot).Str("container", in.ID.Short()).Msg("cannot remove exited worker")
 		}
 	}
-	if keep == nil && !newFirst {
-		for _, o := range others {
+	if plan.DrainFirst {
+		for _, o := range plan.Drain {
 			if err := e.retire(ctx, slot, o); err != nil {
 				return failSlot(slot, err)
 			}
 		}
-		others, running = nil, nil
 	}
-	if keep == nil {
+	keep := plan.Keep
+	if plan.Start {
 		t0 := time.Now()
-		in, err := s.startInstance(ctx, slot, target, running)
+		in, err := s.startInstance(ctx, slot, target, plan.Ports)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -370,9 +354,11 @@ func (e *upgradeRun) settle(ctx context.Context, slot int, target runtime.Image,
 	if err := e.step(slot, api.Event{Step: api.StepReady, Image: target, Instance: keep.ID, Took: api.Duration(time.Since(t0))}); err != nil {
 		return err
 	}
-	for _, o := range others {
-		if err := e.retire(ctx, slot, o); err != nil {
-			return failSlot(slot, err)
+	if !plan.DrainFirst {
+		for _, o := range plan.Drain {
+			if err := e.retire(ctx, slot, o); err != nil {
+				return failSlot(slot, err)
+			}
 		}
 	}
 	return e.done(slot, target, keep.ID)
