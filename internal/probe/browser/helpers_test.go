@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +74,7 @@ type leftover struct {
 	pid    int
 	name   string
 	zombie bool
+	info   procInfo
 }
 
 func (l leftover) String() string {
@@ -88,17 +88,11 @@ func (l leftover) String() string {
 // live process naming root in its command line, and any zombie this
 // process adopted and did not reap.
 func leftovers(root string) []leftover {
-	pids, _ := listPIDs()
 	self := os.Getpid()
 	var out []leftover
-	for _, pid := range pids {
-		st, err := readStat(pid)
-		if err != nil {
-			continue
-		}
-		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-		l := leftover{pid: pid, name: strings.TrimSpace(string(comm)), zombie: st.state == 'Z'}
-		if (l.zombie && st.ppid == self) || (!l.zombie && cmdlineHas(pid, root)) {
+	for _, st := range processes() {
+		l := leftover{pid: st.pid, name: st.comm, zombie: st.state == 'Z', info: st}
+		if (l.zombie && st.ppid == self) || (!l.zombie && st.cmdlineHas(root)) {
 			out = append(out, l)
 		}
 	}

@@ -114,7 +114,7 @@ func leftoversExcept(p *Prober) []leftover {
 	p.mu.Unlock()
 	var out []leftover
 	for _, l := range leftovers(p.root) {
-		if l.zombie || dir == "" || !cmdlineHas(l.pid, dir) {
+		if l.zombie || dir == "" || !l.info.cmdlineHas(dir) {
 			out = append(out, l)
 		}
 	}

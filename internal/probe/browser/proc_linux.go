@@ -3,17 +3,16 @@
 package browser
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // procGroup is every process of one Chromium: its process group (the
@@ -37,6 +36,9 @@ type procInfo struct {
 	pid, ppid, pgrp int
 	state           byte   // 'Z' for a zombie
 	comm            string // the process name, at most 15 bytes
+	rss             int64  // resident set size, bytes
+
+	proc procfs.Proc
 }
 
 func newProcGroup(leader int, marker string) *procGroup {
@@ -85,24 +87,18 @@ func (g *procGroup) members() []procInfo { return g.scan(false) }
 func (g *procGroup) everything() []procInfo { return g.scan(true) }
 
 func (g *procGroup) scan(all bool) []procInfo {
-	pids, err := listPIDs()
-	if err != nil {
-		return nil
-	}
+	procs := processes()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []procInfo
 	alive := make(map[int]struct{}, len(g.seen))
-	for _, pid := range pids {
-		st, err := readStat(pid)
-		if err != nil {
-			continue
-		}
+	for _, st := range procs {
+		pid := st.pid
 		_, known := g.seen[pid]
 		zombie := st.state == 'Z'
 		// A live process outside the group is checked again each time, so
 		// a stranger that inherits a remembered pid is never taken for ours.
-		handler := !zombie && (all || st.ppid == g.self || (g.leader > 1 && st.ppid == g.leader)) && cmdlineHas(pid, g.marker)
+		handler := !zombie && (all || st.ppid == g.self || (g.leader > 1 && st.ppid == g.leader)) && st.cmdlineHas(g.marker)
 		// A zombie has no command line left; one this process adopted that
 		// is a Chromium process is a browser's, whichever it was; except a
 		// browser itself (a group leader), whose exec.Cmd reaps it.
@@ -139,7 +135,7 @@ func (g *procGroup) memory() int64 {
 		if m.state == 'Z' {
 			continue
 		}
-		total += processPSS(m.pid)
+		total += m.memory()
 	}
 	return total
 }
@@ -188,76 +184,37 @@ func (g *procGroup) reap(deadline time.Time) []procInfo {
 	}
 }
 
-func listPIDs() ([]int, error) {
-	f, err := os.Open("/proc")
+// processes reads every process's /proc/PID/stat; a process that ended
+// since /proc was listed is left out.
+func processes() []procInfo {
+	procs, err := procfs.AllProcs()
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	pids := make([]int, 0, len(names))
-	for _, n := range names {
-		if pid, err := strconv.Atoi(n); err == nil {
-			pids = append(pids, pid)
+	out := make([]procInfo, 0, len(procs))
+	for _, p := range procs {
+		st, err := p.Stat()
+		if err != nil || len(st.State) != 1 {
+			continue
 		}
+		out = append(out, procInfo{pid: p.PID, ppid: st.PPID, pgrp: st.PGRP, state: st.State[0], comm: st.Comm,
+			rss: int64(st.ResidentMemory()), proc: p})
 	}
-	return pids, nil
+	return out
 }
 
-// readStat parses /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
-// comm may hold spaces and parentheses.
-func readStat(pid int) (procInfo, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procInfo{}, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	j := bytes.IndexByte(b, '(')
-	if i < 0 || j < 0 || j > i || i+2 >= len(b) {
-		return procInfo{}, errors.New("malformed stat")
-	}
-	f := strings.Fields(string(b[i+2:]))
-	if len(f) < 3 {
-		return procInfo{}, errors.New("malformed stat")
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgrp, err2 := strconv.Atoi(f[2])
-	if err1 != nil || err2 != nil || len(f[0]) != 1 {
-		return procInfo{}, errors.New("malformed stat")
-	}
-	return procInfo{pid: pid, ppid: ppid, pgrp: pgrp, state: f[0][0], comm: string(b[j+1 : i])}, nil
+// cmdlineHas reports whether an argument of the process's command line
+// holds marker.
+func (st procInfo) cmdlineHas(marker string) bool {
+	args, err := st.proc.CmdLine()
+	return err == nil && slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, marker) })
 }
 
-func cmdlineHas(pid int, marker string) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && bytes.Contains(b, []byte(marker))
-}
-
-// processPSS reads Pss from /proc/PID/smaps_rollup (Linux 4.14+), or falls
-// back to the resident set size from statm.
-func processPSS(pid int) int64 {
-	if f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
-				if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
-					return kb << 10
-				}
-			}
-		}
+// memory is the process's proportional set size (smaps_rollup, or smaps
+// before Linux 4.14), or its resident set size when neither can be read.
+func (st procInfo) memory() int64 {
+	if sm, err := st.proc.ProcSMapsRollup(); err == nil {
+		return int64(sm.Pss)
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
+	return st.rss
 }
