@@ -9,9 +9,12 @@ import (
 	"time"
 )
 
-// Queue management actions. Adding, removing and reconfiguring queues holds
-// Server.mu for writing, so a queue's cfg and tags may be read by anyone
-// holding Server.mu for reading, without the queue's own lock.
+// Queue lifecycle actions: CreateQueue, DeleteQueue, GetQueueUrl,
+// ListQueues, ListDeadLetterSourceQueues, PurgeQueue. Adding, removing and
+// reconfiguring queues (here, in queue_attributes.go and queue_tags.go)
+// holds Server.mu for writing, so a queue's cfg and tags may be read by
+// anyone holding Server.mu for reading, without the queue's own lock.
+// Purging is a message operation under the queue's lock.
 
 const queueDeleteCooldown = 60 * time.Second
 
@@ -280,4 +283,32 @@ func (s *Server) writeQueuePage(c *call, key string, names []string, in listQueu
 	}
 	c.out.closeObject()
 	return nil
+}
+
+func (s *Server) purgeQueue(c *call) *apiError {
+	var in queueURLInput
+	if err := decode(c.body, &in); err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	q, err := s.lookup(in.QueueUrl)
+	if err != nil {
+		s.mu.RUnlock()
+		return err
+	}
+	q.mu.Lock()
+	now := s.nowNS()
+	if q.lastPurge != 0 && now-q.lastPurge < int64(60*time.Second) {
+		q.mu.Unlock()
+		s.mu.RUnlock()
+		return kindPurgeQueueInProgress.new("Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.name)
+	}
+	q.purge()
+	q.lastPurge = now
+	p := s.wal.purge(q, now)
+	q.mu.Unlock()
+	s.mu.RUnlock()
+	return s.wait(p)
 }

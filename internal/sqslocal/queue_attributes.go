@@ -2,6 +2,7 @@ package sqslocal
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -356,4 +357,114 @@ func configFromAttributes(attrs map[string]string) (queueConfig, *apiError) {
 		}
 	}
 	return c, nil
+}
+
+// The GetQueueAttributes and SetQueueAttributes actions. Attributes change
+// with Server.mu held for writing (see queue_lifecycle.go).
+
+type getQueueAttributesInput struct {
+	QueueUrl       string
+	AttributeNames []string
+}
+
+func (s *Server) getQueueAttributes(c *call) *apiError {
+	var in getQueueAttributesInput
+	if err := decode(c.body, &in); err != nil {
+		return err
+	}
+	all := false
+	for _, n := range in.AttributeNames {
+		if n == attrAll {
+			all = true
+		} else if !slices.Contains(readableAttributes, n) {
+			return kindInvalidAttributeName.new("Unknown Attribute %s.", n)
+		}
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	q, err := s.lookup(in.QueueUrl)
+	if err != nil {
+		return err
+	}
+	names := in.AttributeNames
+	if all {
+		names = readableAttributes
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.advance(s.nowNS())
+	c.out.openObject()
+	if len(names) > 0 {
+		c.out.key("Attributes")
+		c.out.openObject()
+		for _, n := range names {
+			if v, ok := q.attribute(n); ok {
+				c.out.field(n, v)
+			}
+		}
+		c.out.closeObject()
+	}
+	c.out.closeObject()
+	return nil
+}
+
+// attribute renders one queue attribute; q.mu must be held.
+func (q *queue) attribute(name string) (string, bool) {
+	visible, inflight, delayed := q.counts()
+	switch name {
+	case attrQueueArn:
+		return q.arn, true
+	case attrApproxMessages:
+		return strconv.Itoa(visible), true
+	case attrApproxNotVisible:
+		return strconv.Itoa(inflight), true
+	case attrApproxDelayed:
+		return strconv.Itoa(delayed), true
+	case attrCreatedTimestamp:
+		return strconv.FormatInt(q.createdAt/1e9, 10), true
+	case attrLastModifiedTimestamp:
+		return strconv.FormatInt(q.modifiedAt/1e9, 10), true
+	}
+	return q.cfg.configAttribute(name)
+}
+
+type setQueueAttributesInput struct {
+	QueueUrl   string
+	Attributes map[string]string
+}
+
+func (s *Server) setQueueAttributes(c *call) *apiError {
+	var in setQueueAttributesInput
+	if err := decode(c.body, &in); err != nil {
+		return err
+	}
+	if len(in.Attributes) == 0 {
+		return errMissingParameter("Attributes")
+	}
+	if err := s.beginExclusive(); err != nil {
+		return err
+	}
+	q, err := s.lookup(in.QueueUrl)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	cfg := q.cfg
+	for _, n := range slices.Sorted(maps.Keys(in.Attributes)) {
+		if err := cfg.set(n, in.Attributes[n], false); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	if err := s.checkRedrive(q.name, &cfg); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	q.cfg = cfg
+	q.modifiedAt = s.nowNS()
+	p := s.wal.queueState(q)
+	s.mu.Unlock()
+	return s.wait(p)
 }
