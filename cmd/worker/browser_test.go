@@ -8,11 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/chromium"
@@ -180,16 +182,12 @@ func TestWorkerRunsBrowserJobs(t *testing.T) {
 // processesUnder lists the pids of live processes naming dir in their
 // command line.
 func processesUnder(dir string) []int {
-	ents, _ := os.ReadDir("/proc")
+	procs, _ := procfs.AllProcs()
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(b), dir) {
-			out = append(out, pid)
+	for _, p := range procs {
+		args, err := p.CmdLine()
+		if err == nil && slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, dir) }) {
+			out = append(out, p.PID)
 		}
 	}
 	return out
