@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/checkfleet/checkfleet/internal/devstack"
 )
 
 // Bad flags and environment are refused with what is wrong, before
@@ -52,5 +55,26 @@ func TestCommandLineErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// `scheduler dev` starts `supervisor run` with arguments it spells itself:
+// they are flags the supervisor has (the CHECKFLEET_* variables it passes on
+// to the workers are checked against the worker's flags in cmd/worker).
+func TestSchedulerDevPassesSupervisorFlags(t *testing.T) {
+	fleet := devstack.DefaultFleet()
+	fleet.StateDir = t.TempDir()
+	env := devstack.FleetEnv{SQSEndpoint: "http://127.0.0.1:9324",
+		JobsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-jobs", ResultsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-results"}
+	for _, noBrowser := range []bool{false, true} {
+		args := fleet.SupervisorArgs(env, noBrowser)
+		cmd := runCommand(io.Discard)
+		cmd.FlagSet.SetOutput(io.Discard)
+		if len(args) == 0 || args[0] != cmd.Name {
+			t.Fatalf("supervisor arguments %q: want the %q subcommand first", args, cmd.Name)
+		}
+		if err := cmd.FlagSet.Parse(args[1:]); err != nil || cmd.FlagSet.NArg() != 0 {
+			t.Errorf("`supervisor %s` refuses the arguments of scheduler dev %q: %v (left over: %q)", cmd.Name, args, err, cmd.FlagSet.Args())
+		}
 	}
 }

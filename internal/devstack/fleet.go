@@ -150,13 +150,13 @@ type Fleet struct {
 // each also gets SIGTERM if `scheduler dev` dies.
 func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, error) {
 	f := &Fleet{cfg: cfg, log: log, exited: make(chan struct{}), stopping: make(chan struct{})}
-	var noBrowser []string
+	noBrowser := false
 	if _, err := chromium.Find(""); err != nil {
 		// A worker refuses to start without the Chromium it is told to use;
 		// here the demo goes on with API checks, and browser checks say why
 		// they did not run.
 		log.Warn().Err(err).Msg("workers start without browser checks (install Debian's chromium to run them)")
-		noBrowser = []string{"--browser-concurrency", "0"}
+		noBrowser = true
 	}
 	if cfg.Supervisor != "" {
 		cmd, err := supervisorCommand(cfg, env, noBrowser)
@@ -175,11 +175,7 @@ func StartFleet(cfg FleetConfig, env FleetEnv, log zerolog.Logger) (*Fleet, erro
 		if port != 0 {
 			addr = net.JoinHostPort(host, strconv.Itoa(port+i))
 		}
-		args := append(append([]string(nil), cfg.Command[1:]...),
-			"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue,
-			"--allow-net", "127.0.0.0/8", "--health-listen", addr, "--id", fmt.Sprintf("dev-%d", i+1))
-		args = append(args, noBrowser...)
-		cmd := exec.Command(cfg.Command[0], args...)
+		cmd := exec.Command(cfg.Command[0], cfg.WorkerArgs(env, i, addr, noBrowser)...)
 		cmd.Env = append(os.Environ(), env.aws()...)
 		if err := f.start(cmd, addr); err != nil {
 			return nil, err
@@ -222,7 +218,7 @@ func (e FleetEnv) aws() []string {
 // "image" the worker binary copied to StateDir/images/worker-dev. The
 // state of a previous run is dropped, so the worker just built is the one
 // that runs (after a clean stop no worker of the previous run is left).
-func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser []string) (*exec.Cmd, error) {
+func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser bool) (*exec.Cmd, error) {
 	images := filepath.Join(cfg.StateDir, "images")
 	if err := os.MkdirAll(images, 0o700); err != nil {
 		return nil, err
@@ -230,25 +226,50 @@ func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser []string) (*exec
 	if err := copyFile(cfg.Command[0], filepath.Join(images, "worker-dev")); err != nil {
 		return nil, fmt.Errorf("worker image for the supervisor: %w", err)
 	}
-	state := filepath.Join(cfg.StateDir, "state")
-	if err := os.RemoveAll(filepath.Join(state, "state.json")); err != nil {
+	if err := os.RemoveAll(filepath.Join(cfg.StateDir, "state", "state.json")); err != nil {
 		return nil, err
 	}
-	_, portText, _ := net.SplitHostPort(cfg.HealthListen)
-	args := []string{"run", "--runtime", "process", "--image", filepath.Join(images, "worker"), "--tag", "dev",
-		"--slots", strconv.Itoa(cfg.Workers), "--state-dir", state, "--socket", filepath.Join(cfg.StateDir, "supervisor.sock"),
+	cmd := exec.Command(cfg.Supervisor, cfg.SupervisorArgs(env, noBrowser)...)
+	cmd.Env = os.Environ()
+	return cmd, nil
+}
+
+// WorkerArgs are the arguments of the i-th worker of a fleet of plain
+// processes, its health server on addr: Command's, then the queues, the
+// health address and the worker id, and with noBrowser (no Chromium here)
+// no browser checks. They are `worker run` flags; cmd/worker's tests hold
+// them to that.
+func (c FleetConfig) WorkerArgs(env FleetEnv, i int, addr string, noBrowser bool) []string {
+	args := append(append([]string(nil), c.Command[1:]...),
+		"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue,
+		"--allow-net", "127.0.0.0/8", "--health-listen", addr, "--id", fmt.Sprintf("dev-%d", i+1))
+	if noBrowser {
+		args = append(args, "--browser-concurrency", "0")
+	}
+	return args
+}
+
+// SupervisorArgs are the arguments of the `supervisor run` that keeps the
+// fleet (process runtime, state and images under StateDir), and with
+// noBrowser (no Chromium here) workers without browser checks. They are
+// `supervisor run` flags, and the CHECKFLEET_* variables among its
+// --worker-env are `worker run` flags; cmd/supervisor's and cmd/worker's
+// tests hold them to that.
+func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
+	_, portText, _ := net.SplitHostPort(c.HealthListen)
+	args := []string{"run", "--runtime", "process", "--image", filepath.Join(c.StateDir, "images", "worker"), "--tag", "dev",
+		"--slots", strconv.Itoa(c.Workers), "--state-dir", filepath.Join(c.StateDir, "state"),
+		"--socket", filepath.Join(c.StateDir, "supervisor.sock"),
 		"--listen", "127.0.0.1:9100", "--health-base-port", portText, "--poll-wait", "5s",
 		"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue, "--allow-net", "127.0.0.0/8",
 		"--worker-env", "PATH=" + os.Getenv("PATH"), "--worker-env", "HOME=" + os.TempDir()}
 	for _, kv := range env.aws() {
 		args = append(args, "--worker-env", kv)
 	}
-	if len(noBrowser) > 0 {
+	if noBrowser {
 		args = append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
 	}
-	cmd := exec.Command(cfg.Supervisor, args...)
-	cmd.Env = os.Environ()
-	return cmd, nil
+	return args
 }
 
 // copyFile replaces the executable to with a copy of from.

@@ -124,7 +124,7 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 const workerDefaultPollWait = 20 * time.Second
 
 // envSetBySupervisor are the variables the supervisor sets per instance.
-var envSetBySupervisor = []string{"CHECKFLEET_HEALTH_LISTEN", "CHECKFLEET_ID", "CHECKFLEET_IMAGE"}
+var envSetBySupervisor = []string{envHealthListen, envID, envImage}
 
 // Validate reports settings that cannot work, naming them.
 func (c Config) Validate() error {
@@ -201,10 +201,10 @@ func (w WorkerConfig) validate() error {
 			}
 		}
 	}
-	if len(w.JobsQueues) == 0 && !has["CHECKFLEET_JOBS_QUEUE"] {
+	if len(w.JobsQueues) == 0 && !has[envJobsQueue] {
 		errs = append(errs, errors.New("--jobs-queue: at least one is required (or CHECKFLEET_JOBS_QUEUE in --worker-env)"))
 	}
-	if w.ResultsQueue == "" && !has["CHECKFLEET_RESULTS_QUEUE"] {
+	if w.ResultsQueue == "" && !has[envResultsQueue] {
 		errs = append(errs, errors.New("--results-queue is required (or CHECKFLEET_RESULTS_QUEUE in --worker-env)"))
 	}
 	if w.Concurrency < 0 {
@@ -230,9 +230,27 @@ func (w WorkerConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// env is the environment of one instance: Env, then the settings, then the
-// per-instance variables, each key once (the later wins).
-func (w WorkerConfig) env(healthAddr, id string, img runtime.Image) []string {
+// The environment variables of the `worker run` flags the supervisor sets
+// (CHECKFLEET_<FLAG>, as cli spells every flag). A renamed worker flag
+// would leave its variable ignored: cmd/worker's tests check that every
+// variable Environ sets is one of its flags.
+const (
+	envJobsQueue       = "CHECKFLEET_JOBS_QUEUE"
+	envResultsQueue    = "CHECKFLEET_RESULTS_QUEUE"
+	envConcurrency     = "CHECKFLEET_CONCURRENCY"
+	envDrainTimeout    = "CHECKFLEET_DRAIN_TIMEOUT"
+	envMaxCheckTimeout = "CHECKFLEET_MAX_CHECK_TIMEOUT"
+	envPollWait        = "CHECKFLEET_POLL_WAIT"
+	envAllowNet        = "CHECKFLEET_ALLOW_NET"
+	envHealthListen    = "CHECKFLEET_HEALTH_LISTEN"
+	envID              = "CHECKFLEET_ID"
+	envImage           = "CHECKFLEET_IMAGE"
+)
+
+// Environ is the environment of one worker instance, its health server on
+// healthAddr, its worker id id, running img: Env, then the settings, then
+// the per-instance variables, each key once (the later wins).
+func (w WorkerConfig) Environ(healthAddr, id string, img runtime.Image) []string {
 	var order []string
 	vals := map[string]string{}
 	set := func(k, v string) {
@@ -246,27 +264,27 @@ func (w WorkerConfig) env(healthAddr, id string, img runtime.Image) []string {
 		set(k, v)
 	}
 	if len(w.JobsQueues) > 0 {
-		set("CHECKFLEET_JOBS_QUEUE", strings.Join(w.JobsQueues, ","))
+		set(envJobsQueue, strings.Join(w.JobsQueues, ","))
 	}
 	if w.ResultsQueue != "" {
-		set("CHECKFLEET_RESULTS_QUEUE", w.ResultsQueue)
+		set(envResultsQueue, w.ResultsQueue)
 	}
 	if w.Concurrency > 0 {
-		set("CHECKFLEET_CONCURRENCY", strconv.Itoa(w.Concurrency))
+		set(envConcurrency, strconv.Itoa(w.Concurrency))
 	}
-	set("CHECKFLEET_DRAIN_TIMEOUT", w.DrainTimeout.String())
+	set(envDrainTimeout, w.DrainTimeout.String())
 	if w.MaxCheckTimeout > 0 {
-		set("CHECKFLEET_MAX_CHECK_TIMEOUT", w.MaxCheckTimeout.String())
+		set(envMaxCheckTimeout, w.MaxCheckTimeout.String())
 	}
 	if w.PollWait > 0 {
-		set("CHECKFLEET_POLL_WAIT", w.PollWait.String())
+		set(envPollWait, w.PollWait.String())
 	}
 	if len(w.AllowNet) > 0 {
-		set("CHECKFLEET_ALLOW_NET", strings.Join(w.AllowNet, ","))
+		set(envAllowNet, strings.Join(w.AllowNet, ","))
 	}
-	set("CHECKFLEET_HEALTH_LISTEN", healthAddr)
-	set("CHECKFLEET_ID", id)
-	set("CHECKFLEET_IMAGE", img.Ref+"@"+string(img.ID))
+	set(envHealthListen, healthAddr)
+	set(envID, id)
+	set(envImage, img.Ref+"@"+string(img.ID))
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+vals[k])

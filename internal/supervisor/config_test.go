@@ -50,7 +50,7 @@ func TestConfigValidate(t *testing.T) {
 	env := ok.Worker
 	env.Env = []string{"AWS_REGION=x", "CHECKFLEET_CONCURRENCY=9"}
 	env.Concurrency, env.MaxCheckTimeout = 3, 30*time.Second
-	got := strings.Join(env.env("127.0.0.1:9110", "h-slot0-x", runtime.Image{ID: "sha256:1", Ref: "r:t"}), " ")
+	got := strings.Join(env.Environ("127.0.0.1:9110", "h-slot0-x", runtime.Image{ID: "sha256:1", Ref: "r:t"}), " ")
 	for _, want := range []string{"AWS_REGION=x", "CHECKFLEET_CONCURRENCY=3", "CHECKFLEET_HEALTH_LISTEN=127.0.0.1:9110", "CHECKFLEET_IMAGE=r:t@sha256:1", "CHECKFLEET_JOBS_QUEUE=q", "CHECKFLEET_MAX_CHECK_TIMEOUT=30s", "CHECKFLEET_DRAIN_TIMEOUT=4m30s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("env %q lacks %q", got, want)

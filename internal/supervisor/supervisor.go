@@ -198,7 +198,7 @@ func (s *Supervisor) startInstance(ctx context.Context, slot int, img runtime.Im
 		Name:  fmt.Sprintf("checkfleet-worker-%s-%d", s.cfg.Name, slot),
 		Image: img,
 		Args:  []string{"run"},
-		Env:   s.cfg.Worker.env(addr, workerID, img),
+		Env:   s.cfg.Worker.Environ(addr, workerID, img),
 		Labels: map[string]string{
 			api.LabelManagedBy: api.ManagedBy, api.LabelSupervisor: s.cfg.Name,
 			api.LabelSlot: strconv.Itoa(slot), api.LabelHealth: addr, api.LabelImageRef: img.Ref,
