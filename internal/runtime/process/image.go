@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
@@ -33,35 +32,41 @@ func (rt *Runtime) Resolve(_ context.Context, repo, tag string, pull runtime.Pul
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	tags, err := rt.loadTags()
+	tags, err := rt.images.loadTags()
 	if err != nil {
 		return runtime.Image{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
 	if pull != runtime.PullAlways {
 		if id, ok := tags[ref]; ok {
-			if _, err := os.Stat(rt.imagePath(id)); err == nil {
+			if _, err := os.Stat(rt.images.path(id)); err == nil {
 				return runtime.Image{ID: id, Ref: ref}, nil
 			}
 		}
 		if pull == runtime.PullNever {
-			return runtime.Image{}, fmt.Errorf("resolve %s: %w: not in %s and the pull policy is never", ref, runtime.ErrImageNotFound, rt.imagesDir())
+			return runtime.Image{}, fmt.Errorf("resolve %s: %w: not in %s and the pull policy is never", ref, runtime.ErrImageNotFound, rt.images.dir)
 		}
 	}
-	id, err := rt.store(abs + "-" + tag)
+	id, err := rt.images.store(abs + "-" + tag)
 	if err != nil {
 		return runtime.Image{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
 	tags[ref] = id
-	b, _ := json.MarshalIndent(tags, "", "  ")
-	if err := writeFileAtomic(rt.tagsPath(), b, 0o600); err != nil {
+	if err := rt.images.saveTags(tags); err != nil {
 		return runtime.Image{}, fmt.Errorf("resolve %s: record tag: %w", ref, err)
 	}
 	return runtime.Image{ID: id, Ref: ref}, nil
 }
 
+// images are the image store, DIR/images: each image a read-only copy of
+// an executable named by its content hash, sha256-<hex>, and tags.json
+// recording which id each repo:tag resolved to.
+type images struct {
+	dir string
+}
+
 // store copies the executable at path into the image store under its
 // content hash and returns the id.
-func (rt *Runtime) store(path string) (runtime.ImageID, error) {
+func (is images) store(path string) (runtime.ImageID, error) {
 	src, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("%w: no file %s", runtime.ErrImageNotFound, path)
@@ -77,7 +82,7 @@ func (rt *Runtime) store(path string) (runtime.ImageID, error) {
 	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
 		return "", fmt.Errorf("%w: %s is not an executable file (%s)", runtime.ErrImageNotFound, path, st.Mode())
 	}
-	tmp, err := os.CreateTemp(rt.imagesDir(), ".pull*")
+	tmp, err := os.CreateTemp(is.dir, ".pull*")
 	if err != nil {
 		return "", err
 	}
@@ -99,18 +104,19 @@ func (rt *Runtime) store(path string) (runtime.ImageID, error) {
 		return "", err
 	}
 	id := runtime.ImageID("sha256:" + hex.EncodeToString(h.Sum(nil)))
-	if _, err := os.Stat(rt.imagePath(id)); err == nil {
+	if _, err := os.Stat(is.path(id)); err == nil {
 		return id, nil // already stored: same bits
 	}
-	if err := os.Rename(tmp.Name(), rt.imagePath(id)); err != nil {
+	if err := os.Rename(tmp.Name(), is.path(id)); err != nil {
 		return "", err
 	}
 	return id, nil
 }
 
-func (rt *Runtime) loadTags() (map[string]runtime.ImageID, error) {
+// loadTags reads which id each repo:tag resolved to.
+func (is images) loadTags() (map[string]runtime.ImageID, error) {
 	tags := map[string]runtime.ImageID{}
-	b, err := os.ReadFile(rt.tagsPath())
+	b, err := os.ReadFile(is.tagsPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return tags, nil
 	}
@@ -118,44 +124,21 @@ func (rt *Runtime) loadTags() (map[string]runtime.ImageID, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(b, &tags); err != nil {
-		return nil, fmt.Errorf("%s: %w", rt.tagsPath(), err)
+		return nil, fmt.Errorf("%s: %w", is.tagsPath(), err)
 	}
 	return tags, nil
 }
 
-func (rt *Runtime) tagsPath() string { return filepath.Join(rt.imagesDir(), "tags.json") }
+// saveTags replaces tags.json with tags.
+func (is images) saveTags(tags map[string]runtime.ImageID) error {
+	b, _ := json.MarshalIndent(tags, "", "  ")
+	return writeFileAtomic(is.tagsPath(), b, 0o600)
+}
 
-// imagePath is where the binary of id is stored.
-func (rt *Runtime) imagePath(id runtime.ImageID) string {
+func (is images) tagsPath() string { return filepath.Join(is.dir, "tags.json") }
+
+// path is where the binary of id is stored.
+func (is images) path(id runtime.ImageID) string {
 	hexID, _ := strings.CutPrefix(string(id), "sha256:")
-	return filepath.Join(rt.imagesDir(), "sha256-"+filepath.Base(hexID))
-}
-
-// startTicks is the start time of process pid in clock ticks since boot.
-func startTicks(pid int) (uint64, error) {
-	t, _, err := procStat(pid)
-	return t, err
-}
-
-// procStat reads the start time and whether pid is a zombie from
-// /proc/<pid>/stat.
-func procStat(pid int) (ticks uint64, zombie bool, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false, err
-	}
-	// The command name (field 2) may hold spaces and parentheses: the
-	// fields that follow start after its last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); starttime is field 22, f[19].
-	if len(f) < 20 {
-		return 0, false, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	ticks, err = strconv.ParseUint(f[19], 10, 64)
-	return ticks, f[0] == "Z" || f[0] == "X", err
+	return filepath.Join(is.dir, "sha256-"+filepath.Base(hexID))
 }

@@ -31,11 +31,9 @@
 package process
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,7 +41,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,7 +51,8 @@ import (
 
 // Runtime runs instances as processes, keeping its state under a directory.
 type Runtime struct {
-	dir      string
+	records  records // DIR/instances
+	images   images  // DIR/images
 	poll     time.Duration
 	readOnly bool
 
@@ -70,12 +68,14 @@ func New(dir string) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime directory %q: %w", dir, err)
 	}
-	for _, d := range []string{filepath.Join(abs, "images"), filepath.Join(abs, "instances")} {
+	rt := &Runtime{records: records{dir: filepath.Join(abs, "instances")}, images: images{dir: filepath.Join(abs, "images")},
+		poll: 50 * time.Millisecond}
+	for _, d := range []string{rt.images.dir, rt.records.dir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("process runtime directory: %w", err)
 		}
 	}
-	return &Runtime{dir: abs, poll: 50 * time.Millisecond}, nil
+	return rt, nil
 }
 
 // Observe returns a runtime that reads the records under dir, kept by a
@@ -94,46 +94,13 @@ func Observe(dir string) (*Runtime, error) {
 // errReadOnly is a change asked of an observing runtime.
 var errReadOnly = errors.New("process runtime opened with Observe: read-only")
 
-// record is an instance as stored on disk.
-type record struct {
-	ID        runtime.InstanceID `json:"id"`
-	Name      string             `json:"name"`
-	Image     runtime.Image      `json:"image"`
-	Args      []string           `json:"args"`
-	Env       []string           `json:"env"`
-	Labels    map[string]string  `json:"labels"`
-	CreatedAt time.Time          `json:"created_at"`
-
-	Starting   bool      `json:"starting,omitempty"`
-	PID        int       `json:"pid,omitempty"`
-	StartTicks uint64    `json:"start_ticks,omitempty"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-
-	Exited     bool      `json:"exited,omitempty"`
-	ExitCode   int       `json:"exit_code,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-}
-
-func (r *record) instance() runtime.Instance {
-	in := runtime.Instance{ID: r.ID, Name: r.Name, Image: r.Image.ID, Labels: r.Labels,
-		State: runtime.Created, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt}
-	switch {
-	case r.Exited:
-		in.State, in.ExitCode, in.Reason, in.FinishedAt = runtime.Exited, r.ExitCode, r.Reason, r.FinishedAt
-	case r.PID != 0:
-		in.State, in.PID = runtime.Running, r.PID
-	}
-	return in
-}
-
 // Create records an instance of spec; nothing runs until Start.
 func (rt *Runtime) Create(_ context.Context, spec runtime.Spec) (runtime.InstanceID, error) {
 	if rt.readOnly {
 		return "", errReadOnly
 	}
-	if _, err := os.Stat(rt.imagePath(spec.Image.ID)); err != nil {
-		return "", fmt.Errorf("create %s: %w: %s is not in %s", spec.Name, runtime.ErrImageNotFound, spec.Image.ID, rt.imagesDir())
+	if _, err := os.Stat(rt.images.path(spec.Image.ID)); err != nil {
+		return "", fmt.Errorf("create %s: %w: %s is not in %s", spec.Name, runtime.ErrImageNotFound, spec.Image.ID, rt.images.dir)
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -146,7 +113,7 @@ func (rt *Runtime) Create(_ context.Context, spec runtime.Spec) (runtime.Instanc
 		Labels: spec.Labels, CreatedAt: time.Now().UTC()}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if err := rt.save(rec); err != nil {
+	if err := rt.records.save(rec); err != nil {
 		return "", fmt.Errorf("create %s: %w", name, err)
 	}
 	return id, nil
@@ -160,14 +127,14 @@ func (rt *Runtime) Start(_ context.Context, id runtime.InstanceID) error {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rec, err := rt.load(id)
+	rec, err := rt.records.load(id)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	if rec.PID != 0 {
 		return fmt.Errorf("start %s: already started (pid %d)", id, rec.PID)
 	}
-	logf, err := os.OpenFile(rt.logPath(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(rt.records.logPath(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
@@ -181,10 +148,10 @@ func (rt *Runtime) Start(_ context.Context, id runtime.InstanceID) error {
 	// start and the next save leaves a record that refresh resolves by
 	// finding the process through its marker.
 	rec.Starting = true
-	if err := rt.save(rec); err != nil {
+	if err := rt.records.save(rec); err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
-	bin := rt.imagePath(rec.Image.ID)
+	bin := rt.images.path(rec.Image.ID)
 	env := append(append([]string(nil), rec.Env...), markerEnv+"="+string(id))
 	p, err := os.StartProcess(bin, append([]string{bin}, rec.Args...), &os.ProcAttr{
 		Dir: "/", Env: env, Files: []*os.File{devnull, logf, logf},
@@ -192,7 +159,7 @@ func (rt *Runtime) Start(_ context.Context, id runtime.InstanceID) error {
 	})
 	if err != nil {
 		rec.Starting = false
-		_ = rt.save(rec)
+		_ = rt.records.save(rec)
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	rec.PID, rec.StartedAt = p.Pid, time.Now().UTC()
@@ -203,7 +170,7 @@ func (rt *Runtime) Start(_ context.Context, id runtime.InstanceID) error {
 		// It exited (and is a zombie we reap below) before we looked.
 		rec.StartTicks = 0
 	}
-	if err := rt.save(rec); err != nil {
+	if err := rt.records.save(rec); err != nil {
 		_ = syscall.Kill(-rec.PID, syscall.SIGKILL)
 		return fmt.Errorf("start %s: %w", id, err)
 	}
@@ -217,7 +184,7 @@ func (rt *Runtime) Signal(_ context.Context, id runtime.InstanceID, sig syscall.
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rec, err := rt.load(id)
+	rec, err := rt.records.load(id)
 	if errors.Is(err, runtime.ErrNotFound) {
 		return nil
 	}
@@ -263,7 +230,7 @@ func (rt *Runtime) Remove(ctx context.Context, id runtime.InstanceID) error {
 		return errReadOnly
 	}
 	rt.mu.Lock()
-	rec, err := rt.load(id)
+	rec, err := rt.records.load(id)
 	if errors.Is(err, runtime.ErrNotFound) {
 		rt.mu.Unlock()
 		return nil
@@ -287,10 +254,8 @@ func (rt *Runtime) Remove(ctx context.Context, id runtime.InstanceID) error {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for _, p := range []string{rt.recordPath(id), rt.logPath(id)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", id, err)
-		}
+	if err := rt.records.remove(id); err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	return nil
 }
@@ -299,7 +264,7 @@ func (rt *Runtime) Remove(ctx context.Context, id runtime.InstanceID) error {
 func (rt *Runtime) Inspect(_ context.Context, id runtime.InstanceID) (runtime.Instance, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rec, err := rt.load(id)
+	rec, err := rt.records.load(id)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("inspect %s: %w", id, err)
 	}
@@ -309,10 +274,10 @@ func (rt *Runtime) Inspect(_ context.Context, id runtime.InstanceID) (runtime.In
 
 // Logs returns the last tail lines of the instance's log file.
 func (rt *Runtime) Logs(_ context.Context, id runtime.InstanceID, tail int) (string, error) {
-	if _, err := rt.load(id); err != nil {
+	if _, err := rt.records.load(id); err != nil {
 		return "", fmt.Errorf("logs of %s: %w", id, err)
 	}
-	f, err := os.Open(rt.logPath(id))
+	f, err := os.Open(rt.records.logPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil // never started
 	}
@@ -333,6 +298,9 @@ func (rt *Runtime) Logs(_ context.Context, id runtime.InstanceID, tail int) (str
 	return lastLines(string(b), tail), nil
 }
 
+// LogPath is the file an instance's output goes to, for people reading it.
+func (rt *Runtime) LogPath(id runtime.InstanceID) string { return rt.records.logPath(id) }
+
 // lastLines is the last n lines of s.
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -343,17 +311,13 @@ func lastLines(s string, n int) string {
 func (rt *Runtime) List(_ context.Context, labels map[string]string) ([]runtime.Instance, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	entries, err := os.ReadDir(rt.instancesDir())
+	ids, err := rt.records.ids()
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
 	var out []runtime.Instance
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok {
-			continue
-		}
-		rec, err := rt.load(runtime.InstanceID(name))
+	for _, id := range ids {
+		rec, err := rt.records.load(id)
 		if errors.Is(err, runtime.ErrNotFound) {
 			continue // removed meanwhile
 		}
@@ -399,7 +363,7 @@ func (rt *Runtime) refresh(rec *record) bool {
 	}
 	rec.Exited, rec.FinishedAt = true, time.Now().UTC()
 	if !rt.readOnly {
-		_ = rt.save(rec) // a failed save is retried by the next refresh
+		_ = rt.records.save(rec) // a failed save is retried by the next refresh
 	}
 	return false
 }
@@ -420,7 +384,7 @@ func (rt *Runtime) recover(rec *record) bool {
 		rec.StartTicks, _ = startTicks(pid)
 	}
 	if !rt.readOnly {
-		_ = rt.save(rec)
+		_ = rt.records.save(rec)
 	}
 	return pid != 0
 }
@@ -430,92 +394,4 @@ func exitStatus(ws syscall.WaitStatus) (int, string) {
 		return 128 + int(ws.Signal()), "killed by " + ws.Signal().String()
 	}
 	return ws.ExitStatus(), ""
-}
-
-func (rt *Runtime) instancesDir() string { return filepath.Join(rt.dir, "instances") }
-func (rt *Runtime) imagesDir() string    { return filepath.Join(rt.dir, "images") }
-func (rt *Runtime) recordPath(id runtime.InstanceID) string {
-	return filepath.Join(rt.instancesDir(), string(id)+".json")
-}
-func (rt *Runtime) logPath(id runtime.InstanceID) string {
-	return filepath.Join(rt.instancesDir(), string(id)+".log")
-}
-
-// markerEnv is set in every process's environment to its instance id.
-const markerEnv = "PROCESS_RUNTIME_INSTANCE"
-
-// findMarked returns the pid of the live process whose environment marks it
-// as instance id, or 0.
-func findMarked(id runtime.InstanceID) int {
-	want := []byte(markerEnv + "=" + string(id) + "\x00")
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, want...)) {
-			continue
-		}
-		if _, zombie, err := procStat(pid); err == nil && !zombie {
-			return pid
-		}
-	}
-	return 0
-}
-
-// LogPath is the file an instance's output goes to, for people reading it.
-func (rt *Runtime) LogPath(id runtime.InstanceID) string { return rt.logPath(id) }
-
-func (rt *Runtime) load(id runtime.InstanceID) (*record, error) {
-	if strings.ContainsAny(string(id), "/.") || id == "" {
-		return nil, fmt.Errorf("%w: %q", runtime.ErrNotFound, id)
-	}
-	b, err := os.ReadFile(rt.recordPath(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", runtime.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("instance record %s: %w", rt.recordPath(id), err)
-	}
-	return &rec, nil
-}
-
-func (rt *Runtime) save(rec *record) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(rt.recordPath(rec.ID), b, 0o600)
-}
-
-// writeFileAtomic replaces path with data: temp file, fsync, rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -44,16 +44,16 @@ func TestStartInterruptedIsAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := rt.load(id)
+	rec, err := rt.records.load(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec.Starting = true
-	if err := rt.save(rec); err != nil {
+	if err := rt.records.save(rec); err != nil {
 		t.Fatal(err)
 	}
 	// What Start does before it saves the pid, by another process.
-	p, err := os.StartProcess(rt.imagePath(img.ID), []string{"sleep", "600"}, &os.ProcAttr{
+	p, err := os.StartProcess(rt.images.path(img.ID), []string{"sleep", "600"}, &os.ProcAttr{
 		Env: []string{markerEnv + "=" + string(id)}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestStartInterruptedIsAdopted(t *testing.T) {
 	if list, err := observer.List(ctx, map[string]string{"k": "v"}); err != nil || len(list) != 1 || list[0].State != runtime.Running {
 		t.Fatalf("observer's list: %+v, %v; want the process running", list, err)
 	}
-	if rec, _ := rt.load(id); rec.PID != 0 {
+	if rec, _ := rt.records.load(id); rec.PID != 0 {
 		t.Fatalf("the observer wrote the record (pid %d)", rec.PID)
 	}
 	restarted, err := New(dir)
@@ -102,9 +102,9 @@ func TestStartThatNeverHappenedIsExited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, _ := rt.load(id)
+	rec, _ := rt.records.load(id)
 	rec.Starting = true
-	if err := rt.save(rec); err != nil {
+	if err := rt.records.save(rec); err != nil {
 		t.Fatal(err)
 	}
 	in, err := rt.Inspect(ctx, id)
@@ -142,7 +142,7 @@ func TestImagesArePinnedByContent(t *testing.T) {
 	if err != nil || changed.ID == a.ID {
 		t.Fatalf("always after the file changed: %v, %v; want a new id", changed, err)
 	}
-	if b, err := os.ReadFile(rt.imagePath(a.ID)); err != nil || string(b) != "#!/bin/sh\necho one\n" {
+	if b, err := os.ReadFile(rt.images.path(a.ID)); err != nil || string(b) != "#!/bin/sh\necho one\n" {
 		t.Fatalf("stored bits of %s: %q, %v", a.ID, b, err)
 	}
 	if err := os.WriteFile(filepath.Join(src, "worker-c"), []byte("x"), 0o644); err != nil {
