@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/checkfleet/checkfleet/internal/web/demo"
+	"github.com/checkfleet/checkfleet/internal/web/samplefleet"
 )
 
 // decode checks that w is JSON with code and decodes it into v.
@@ -400,7 +400,7 @@ func TestAPIScreenshot(t *testing.T) {
 	if w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Error("screenshot served without nosniff")
 	}
-	if want := demo.Screenshot(); w.Body.String() != string(want) {
+	if want := samplefleet.Screenshot(); w.Body.String() != string(want) {
 		t.Errorf("served %d bytes, not the %d recorded", w.Body.Len(), len(want))
 	}
 }

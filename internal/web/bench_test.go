@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkfleet/checkfleet/internal/web/demo"
+	"github.com/checkfleet/checkfleet/internal/web/samplefleet"
 )
 
 // BenchmarkPages serves the pages and the check list over loopback from a
@@ -17,9 +17,9 @@ func BenchmarkPages(b *testing.B) {
 	hs := demoServer(b, now)
 	for name, path := range map[string]string{
 		"status":     "/",
-		"check":      "/checks/" + demo.CheckoutID,
+		"check":      "/checks/" + samplefleet.CheckoutID,
 		"api_checks": "/api/v1/checks",
-		"api_list":   "/api/v1/checks/" + demo.HealthID + "/results?limit=100",
+		"api_list":   "/api/v1/checks/" + samplefleet.HealthID + "/results?limit=100",
 	} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
@@ -40,12 +40,12 @@ func BenchmarkPages(b *testing.B) {
 // BenchmarkRenderStatus renders the status page from the in-memory fake,
 // to tell the templates' cost from the store's.
 func BenchmarkRenderStatus(b *testing.B) {
-	st := newMemResults(demo.Results(fixedNow)...)
-	srv, err := New(Config{Results: st, Checks: demo.Checks, Now: func() time.Time { return fixedNow }, Metrics: discardRegistry()})
+	st := newMemResults(samplefleet.Results(fixedNow)...)
+	srv, err := New(Config{Results: st, Checks: samplefleet.Checks, Now: func() time.Time { return fixedNow }, Metrics: discardRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	checks, err := srv.views(b.Context(), demo.Checks())
+	checks, err := srv.views(b.Context(), samplefleet.Checks())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/store/sqlite"
 	"github.com/checkfleet/checkfleet/internal/testenv"
-	"github.com/checkfleet/checkfleet/internal/web/demo"
+	"github.com/checkfleet/checkfleet/internal/web/samplefleet"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -45,7 +45,7 @@ func demoServer(t testing.TB, now time.Time) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	if err := demo.Fill(ctx, st, now); err != nil {
+	if err := samplefleet.Fill(ctx, st, now); err != nil {
 		t.Fatal(err)
 	}
 	// Roll the month up, as the scheduler's maintenance would have.
@@ -53,7 +53,7 @@ func demoServer(t testing.TB, now time.Time) *httptest.Server {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{
-		Results: st, Checks: demo.Checks, Now: func() time.Time { return now },
+		Results: st, Checks: samplefleet.Checks, Now: func() time.Time { return now },
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
@@ -126,7 +126,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	open(t, ctx, hs.URL+"/")
 
 	var want []string
-	for _, c := range demo.Checks() {
+	for _, c := range samplefleet.Checks() {
 		want = append(want, c.ID)
 	}
 	rows := eval[[]string](t, ctx, `[...document.querySelectorAll("article.row[data-check]")].map(r => r.dataset.check)`)
@@ -147,7 +147,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	}]))`)
 	for _, id := range want {
 		c := charts[id]
-		if id == demo.WebhookID {
+		if id == samplefleet.WebhookID {
 			if c.Points != 0 || c.Runs != 0 {
 				t.Errorf("%s has no runs but draws %+v", id, c)
 			}
@@ -164,22 +164,22 @@ func TestStatusPageInChromium(t *testing.T) {
 			return [getComputedStyle(b).backgroundColor, b.innerText.trim()] })()`, id))
 		return got[0], got[1]
 	}
-	bg, label := badge(demo.CheckoutID)
+	bg, label := badge(samplefleet.CheckoutID)
 	if r, g, b := colour(t, bg); r < 150 || g > 100 || b > 100 || label != "Down" {
 		t.Errorf("failing check's badge: background %s, text %q; want red and Down", bg, label)
 	}
-	bg, label = badge(demo.HealthID)
+	bg, label = badge(samplefleet.HealthID)
 	if r, g, b := colour(t, bg); g < 100 || r > 100 || b > 100 || label != "Up" {
 		t.Errorf("passing check's badge: background %s, text %q; want green and Up", bg, label)
 	}
-	bg, label = badge(demo.SearchID)
+	bg, label = badge(samplefleet.SearchID)
 	if r, g, b := colour(t, bg); r < 150 || g < 60 || b > 60 || label != "Degraded" {
 		t.Errorf("degraded check's badge: background %s, text %q; want amber and Degraded", bg, label)
 	}
 
 	// The check page shows the failure's error and its screenshot.
-	open(t, ctx, hs.URL+"/checks/"+demo.CheckoutID)
-	if text := eval[string](t, ctx, `document.body.innerText`); !strings.Contains(text, demo.CheckoutError) || !strings.Contains(text, "Step 4 · wait_visible #pay-button") {
+	open(t, ctx, hs.URL+"/checks/"+samplefleet.CheckoutID)
+	if text := eval[string](t, ctx, `document.body.innerText`); !strings.Contains(text, samplefleet.CheckoutError) || !strings.Contains(text, "Step 4 · wait_visible #pay-button") {
 		t.Errorf("check page does not show the failure's error and step:\n%s", text)
 	}
 	width := eval[int](t, ctx, `new Promise(done => {
@@ -200,19 +200,19 @@ func TestStatusPageInChromium(t *testing.T) {
 // TestStatusPageDemoData checks the demo's promises the browser test relies on.
 func TestStatusPageDemoData(t *testing.T) {
 	now := fixedNow
-	st := newMemResults(demo.Results(now)...)
+	st := newMemResults(samplefleet.Results(now)...)
 	latest, _ := st.Latest(context.Background())
 	for id, want := range map[string]State{
-		demo.MarketingID: StateUp, demo.HealthID: StateUp, demo.CheckoutID: StateDown,
-		demo.SearchID: StateDegraded, demo.LoginID: StateUp, demo.WebhookID: StateNoData,
+		samplefleet.MarketingID: StateUp, samplefleet.HealthID: StateUp, samplefleet.CheckoutID: StateDown,
+		samplefleet.SearchID: StateDegraded, samplefleet.LoginID: StateUp, samplefleet.WebhookID: StateNoData,
 	} {
-		if got := StateOf(demo.Locations, latest[id]); got != want {
+		if got := StateOf(samplefleet.Locations, latest[id]); got != want {
 			t.Errorf("demo %s is %s, want %s", id, got, want)
 		}
 	}
-	f := latest[demo.CheckoutID]["eu-west-1"]
+	f := latest[samplefleet.CheckoutID]["eu-west-1"]
 	full, err := st.Result(context.Background(), f.RunID)
-	if err != nil || full.Status != check.StatusFailed || full.Error != demo.CheckoutError || len(full.Browser.Screenshot) == 0 {
+	if err != nil || full.Status != check.StatusFailed || full.Error != samplefleet.CheckoutError || len(full.Browser.Screenshot) == 0 {
 		t.Errorf("demo checkout failure %+v (%v): want failed with the error and a screenshot", full, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/web/demo"
+	"github.com/checkfleet/checkfleet/internal/web/samplefleet"
 )
 
 // fixedNow is the clock of every handler test.
@@ -112,7 +112,7 @@ func shopRes(r check.Result) check.Result {
 	if r.Status == check.StatusFailed {
 		b.Steps[3].Passed, b.Steps[3].Error, b.Steps[3].Duration = false, shopError, 10*time.Second
 		r.Error = shopError
-		b.Screenshot = demo.Screenshot()
+		b.Screenshot = samplefleet.Screenshot()
 		b.ConsoleErrors = []string{"Uncaught TypeError: pay is undefined"}
 		b.FailedRequests = []check.FailedRequest{{URL: "https://pay.example.net/session", Method: "POST", StatusCode: 503}}
 	}

@@ -5,8 +5,8 @@
 //
 //	go run ./internal/web/cmd/screenshot -out var/screenshots
 //
-// It records the demo data (package demo) in an in-memory SQLite store and
-// serves it on a loopback port; nothing leaves the machine.
+// It records the demo data (package samplefleet) in an in-memory SQLite
+// store and serves it on a loopback port; nothing leaves the machine.
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/store"
 	"github.com/checkfleet/checkfleet/internal/store/sqlite"
 	"github.com/checkfleet/checkfleet/internal/web"
-	"github.com/checkfleet/checkfleet/internal/web/demo"
+	"github.com/checkfleet/checkfleet/internal/web/samplefleet"
 )
 
 func main() {
@@ -74,7 +74,7 @@ func run(ctx context.Context, out, chromium string) ([]string, error) {
 	}
 	defer st.Close()
 	now := time.Now().UTC().Truncate(time.Second)
-	if err := demo.Fill(ctx, st, now); err != nil {
+	if err := samplefleet.Fill(ctx, st, now); err != nil {
 		return nil, err
 	}
 	// Roll the month up, as the scheduler's maintenance would have.
@@ -84,9 +84,9 @@ func run(ctx context.Context, out, chromium string) ([]string, error) {
 	var reloadFailed atomic.Bool
 	srv, err := web.New(web.Config{
 		Results: st,
-		Checks:  demo.Checks,
+		Checks:  samplefleet.Checks,
 		Status: func() web.Status {
-			s := web.Status{ChecksLoaded: len(demo.Checks()), LastReload: now.Add(-42 * time.Minute), Queues: []web.QueueStatus{
+			s := web.Status{ChecksLoaded: len(samplefleet.Checks()), LastReload: now.Add(-42 * time.Minute), Queues: []web.QueueStatus{
 				{Location: "eu-west-1", Name: "checkfleet-jobs-eu-west-1", Visible: 0, InFlight: 3},
 				{Location: "us-east-1", Name: "checkfleet-jobs-us-east-1", Visible: 2, InFlight: 4},
 			}}
@@ -116,11 +116,11 @@ func run(ctx context.Context, out, chromium string) ([]string, error) {
 	}()
 	base := "http://" + ln.Addr().String()
 
-	failing, err := newest(ctx, st, demo.CheckoutID, check.StatusFailed)
+	failing, err := newest(ctx, st, samplefleet.CheckoutID, check.StatusFailed)
 	if err != nil {
 		return nil, err
 	}
-	apiRun, err := newest(ctx, st, demo.HealthID, check.StatusPassed)
+	apiRun, err := newest(ctx, st, samplefleet.HealthID, check.StatusPassed)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +129,9 @@ func run(ctx context.Context, out, chromium string) ([]string, error) {
 		{"status-dark", "/", 1280, true, false},
 		{"status-phone", "/", 390, false, false},
 		{"status-reload-error", "/", 1280, false, true},
-		{"check", "/checks/" + demo.CheckoutID, 1280, false, false},
-		{"check-dark", "/checks/" + demo.CheckoutID, 1280, true, false},
-		{"check-phone", "/checks/" + demo.CheckoutID, 390, false, false},
+		{"check", "/checks/" + samplefleet.CheckoutID, 1280, false, false},
+		{"check-dark", "/checks/" + samplefleet.CheckoutID, 1280, true, false},
+		{"check-phone", "/checks/" + samplefleet.CheckoutID, 390, false, false},
 		{"result-browser", "/results/" + failing, 1280, false, false},
 		{"result-api", "/results/" + apiRun, 1280, false, false},
 		{"result-api-dark", "/results/" + apiRun, 1280, true, false},

@@ -1,7 +1,9 @@
-// Package demo makes a believable fleet of checks and a month of their
-// results: what the screenshot command renders and the browser test looks
-// at. Everything is deterministic for a given now.
-package demo
+// Package samplefleet makes a believable fleet of checks and a month of
+// their results (Fill writes them into a store): what the status page's
+// screenshot command renders and the web tests look at. Everything is
+// deterministic for a given now. (The live demo site that `scheduler dev`
+// probes is devstack.DemoTargets.)
+package samplefleet
 
 import (
 	"bytes"

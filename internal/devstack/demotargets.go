@@ -12,7 +12,8 @@ import (
 )
 
 // DemoTargets is the little web site examples/checks.yaml monitors, served
-// by `scheduler dev` on loopback so the demo needs no network. Some of its
+// by `scheduler dev` on loopback so the demo needs no network (the recorded
+// sample history the web tests render is package web/samplefleet). Some of its
 // pages misbehave on purpose, so the status page shows every state:
 //
 //	/             an HTML home page
