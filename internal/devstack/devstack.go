@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -147,7 +148,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 		}
 	}()
 
-	sqsOpts := sqslocal.Options{}
+	// The endpoint's events (journal replay, snapshots, internal errors) go
+	// to the dev log like everything else's.
+	sqsOpts := sqslocal.Options{Logger: slog.New(zerolog.NewSlogHandler(log.With().Str("component", "sqs").Logger()))}
 	if cfg.DataDir != "" {
 		sqsOpts.DataDir = filepath.Join(cfg.DataDir, "sqs")
 		if err := os.MkdirAll(sqsOpts.DataDir, 0o700); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,6 +112,41 @@ func TestRestartKeepsQueuesAndMessages(t *testing.T) {
 	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "survives a restart" {
 		t.Fatalf("after restart got %d messages %+v, want the one sent before", len(out.Messages), out.Messages)
 	}
+}
+
+// The SQS endpoint's events reach the dev log: a replay of its data
+// directory is logged as an event of the sqs component.
+func TestSQSEventsReachTheLog(t *testing.T) {
+	var logs strings.Builder
+	cfg := DefaultConfig()
+	cfg.SQSListen, cfg.Listen, cfg.DemoListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	cfg.Checks = "../../examples/checks.yaml"
+	s, err := Start(context.Background(), cfg, zerolog.New(&syncWriter{w: &logs}), telemetry.NewRegistry("scheduler"))
+	if err != nil {
+		t.Fatalf("start dev stack: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for line := range strings.Lines(logs.String()) {
+		var ev struct{ Component, Message, Dir string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Component == "sqs" && ev.Message == "sqslocal.replayed" && ev.Dir != "" {
+			return
+		}
+	}
+	t.Fatalf("no sqslocal.replayed event of component sqs in the log:\n%s", logs.String())
+}
+
+// syncWriter serialises writes to w; the stack logs from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func TestValidateNamesTheBadSetting(t *testing.T) {
