@@ -97,7 +97,7 @@ func TestStateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
+	defer lock.Unlock()
 	if _, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another supervisor") {
 		t.Fatalf("second lock: %v", err)
 	}

@@ -9,11 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
@@ -252,8 +251,8 @@ func readState(dir string) (State, bool, error) {
 	return s, true, nil
 }
 
-// writeState replaces the state in dir atomically: temp file, fsync,
-// rename, fsync of the directory.
+// writeState replaces the state in dir durably (durable.WriteFile: temp
+// file, fsync, rename, fsync of the directory).
 func writeState(dir string, s State) error {
 	path := statePath(dir)
 	s.Format = stateFormat
@@ -261,56 +260,22 @@ func writeState(dir string, s State) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".state.json.tmp*")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(f.Name()) // nothing left to remove after the rename
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := durable.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("save state %s: %w", path, err)
 	}
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// lockDir takes the state directory dir for this supervisor alone (an
+// flock on dir/supervisor.lock), until the lock is released or the process
+// dies.
+func lockDir(dir string) (*durable.Lock, error) {
+	lock, err := durable.LockDir(dir, "supervisor.lock")
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("state dir %s is in use by another supervisor: %w", dir, err)
 	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// lockDir takes an exclusive flock on STATE_DIR/supervisor.lock, held
-// until the returned file is closed (or the process dies).
-func lockDir(dir string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	path := filepath.Join(dir, "supervisor.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock state dir: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path)
-		f.Close()
-		return nil, fmt.Errorf("state dir %s is in use by another supervisor (pid %s): %w", dir, string(b), err)
-	}
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0)
-	return f, nil
+	return lock, nil
 }

@@ -82,7 +82,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
+	defer lock.Unlock()
 	if err := s.open(ctx); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 )
 
@@ -82,32 +83,21 @@ func (is images) store(path string) (runtime.ImageID, error) {
 	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
 		return "", fmt.Errorf("%w: %s is not an executable file (%s)", runtime.ErrImageNotFound, path, st.Mode())
 	}
-	tmp, err := os.CreateTemp(is.dir, ".pull*")
+	// Written under a temporary name, named by its hash once copied.
+	tmp, err := durable.Create(filepath.Join(is.dir, "pull"), 0o555)
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Close() // discards it unless committed
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), src); err != nil {
-		tmp.Close()
 		return "", fmt.Errorf("copy %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o555); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
 	}
 	id := runtime.ImageID("sha256:" + hex.EncodeToString(h.Sum(nil)))
 	if _, err := os.Stat(is.path(id)); err == nil {
 		return id, nil // already stored: same bits
 	}
-	if err := os.Rename(tmp.Name(), is.path(id)); err != nil {
+	if err := tmp.CommitAs(is.path(id)); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -132,7 +122,7 @@ func (is images) loadTags() (map[string]runtime.ImageID, error) {
 // saveTags replaces tags.json with tags.
 func (is images) saveTags(tags map[string]runtime.ImageID) error {
 	b, _ := json.MarshalIndent(tags, "", "  ")
-	return writeFileAtomic(is.tagsPath(), b, 0o600)
+	return durable.WriteFile(is.tagsPath(), b, 0o600)
 }
 
 func (is images) tagsPath() string { return filepath.Join(is.dir, "tags.json") }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 )
 
@@ -48,7 +49,8 @@ func (r *record) instance() runtime.Instance {
 }
 
 // records are the instances on disk, DIR/instances: a record <id>.json,
-// replaced whole at every change, and the output <id>.log of each. They
+// replaced whole and durably at every change, and the output <id>.log of
+// each. They
 // know nothing of processes; the Runtime keeps them in step with /proc
 // under its lock.
 type records struct {
@@ -105,7 +107,7 @@ func (rs records) save(rec *record) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(rs.path(rec.ID), b, 0o600)
+	return durable.WriteFile(rs.path(rec.ID), b, 0o600)
 }
 
 // remove deletes the record and the output of id; missing is success.
@@ -116,30 +118,4 @@ func (rs records) remove(id runtime.InstanceID) error {
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data: temp file, fsync, rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
