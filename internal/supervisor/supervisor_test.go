@@ -14,6 +14,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // These tests run the supervisor's logic against fakeRuntime inside a
@@ -82,13 +83,7 @@ func (r *rig) stop() {
 // waitFor polls cond in virtual time.
 func (r *rig) waitFor(what string, within time.Duration, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(r.t, within, what, cond)
 }
 
 // settledOn reports whether every slot runs exactly one ready instance of img.

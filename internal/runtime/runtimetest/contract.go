@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // RunContract checks that h's runtime keeps the runtime.Runtime contract.
@@ -174,18 +175,13 @@ func RunContract(t *testing.T, h Harness) {
 		if _, err := rt.Inspect(ctx, id); !errors.Is(err, runtime.ErrNotFound) {
 			t.Fatalf("inspect after remove: %v, want ErrNotFound", err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testenv.EventuallyNil(t, 10*time.Second, "health port "+addr+" to be free after remove", func() error {
 			ln, err := net.Listen("tcp", addr)
 			if err == nil {
 				ln.Close()
-				break
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health port %s still held 10s after remove: %v", addr, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return err
+		})
 	})
 }
 
@@ -227,22 +223,18 @@ func (c *contract) create(t *testing.T, img runtime.Image, env []string) (runtim
 func (c *contract) waitHTTP(t *testing.T, addr, path string) {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
+	testenv.EventuallyNil(t, 20*time.Second, "http://"+addr+path+" to answer 200", func() error {
 		resp, err := client.Get("http://" + addr + path)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			err = fmt.Errorf("status %s", resp.Status)
+		if err != nil {
+			return err
 		}
-		last = err
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("http://%s%s did not answer 200 in 20s: %v", addr, path, last)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
+		}
+		return nil
+	})
 }
 
 // removeAll removes whatever the contract left behind.

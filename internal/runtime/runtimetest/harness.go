@@ -14,11 +14,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strconv"
 	"testing"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Harness is what the suites need of one runtime implementation.
@@ -76,11 +76,9 @@ func FreePorts(t testing.TB, ip string, n int) int {
 }
 
 // RequireComponent skips the test (or fails it when CI=true) because what
-// says what is missing and how to get it.
+// says what is missing and how to get it: testenv.SkipOrFail, for the
+// suites that call it by this name.
 func RequireComponent(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(what)
-	}
-	t.Skip(what)
+	testenv.SkipOrFail(t, "%s", what)
 }

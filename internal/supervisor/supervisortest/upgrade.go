@@ -15,6 +15,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Tags the upgrade suite publishes.
@@ -321,20 +322,18 @@ func startForeign(t *testing.T, h runtimetest.Harness, x *Host) foreignInstance 
 // waitMetric waits until the body at url holds the line want.
 func waitMetric(t *testing.T, url, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var body string
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			for line := range strings.SplitSeq(body, "\n") {
-				if line == want {
-					return
-				}
+	testenv.EventuallyNil(t, 30*time.Second, url+" to have the line "+want, func() error {
+		resp, err := http.Get(url)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if line == want {
+				return nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s has no line %q:\n%s", url, want, body)
+		return fmt.Errorf("not in:\n%s", b)
+	})
 }
