@@ -6,17 +6,18 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
+	"github.com/checkfleet/checkfleet/internal/probe/httpprobe/httpprobetest"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
@@ -49,18 +50,11 @@ func BenchmarkWorkerProcess(b *testing.B) {
 func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers int) {
 	// Every check opens a new connection, so the targets are spread over
 	// eight loopback addresses: one would run out of ephemeral ports to
-	// TIME_WAIT after some 28,000 checks.
+	// TIME_WAIT after some 28,000 checks. They answer 200 at once.
 	var targets []string
 	for i := 1; i <= 8; i++ {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-		srv.Listener = ln
-		srv.Start()
-		defer srv.Close()
-		targets = append(targets, srv.URL)
+		targets = append(targets, httpprobetest.RawTargetAt(b, fmt.Sprintf("127.0.0.%d:0", i),
+			"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 	}
 	// Durable, as `scheduler dev` runs it.
 	env := queuetest.StartDurable(b)
@@ -114,6 +108,17 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "checks/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "worker-cpu-µs/check")
 	b.ReportMetric(float64(benchCPU.Microseconds())/float64(b.N), "sqs+harness-cpu-µs/check")
+	// What the worker asked SQS for, per check (SQS bills per request):
+	// the harness sends the jobs and receives the results.
+	var requests int
+	for _, r := range []struct{ action, url string }{
+		{"ReceiveMessage", jobs.URL}, {"DeleteMessageBatch", jobs.URL}, {"DeleteMessage", jobs.URL},
+		{"ChangeMessageVisibilityBatch", jobs.URL}, {"ChangeMessageVisibility", jobs.URL},
+		{"SendMessageBatch", results.URL}, {"SendMessage", results.URL},
+	} {
+		requests += env.Requests.Count(r.action, r.url)
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "worker-sqs-requests/check")
 	b.ReportMetric(got.longestGap.Seconds(), "longest-gap-s")
 	b.ReportMetric(float64(idleRSS)/1024, "rss-idle-MiB")
 	b.ReportMetric(float64(peak)/1024, "rss-peak-MiB")
@@ -243,7 +248,16 @@ func (f *fleet) startWorkerB(b *testing.B, concurrency int, health string) *work
 		b.Fatal(err)
 	}
 	go func() { p.exited <- cmd.Wait() }()
-	b.Cleanup(func() { _ = cmd.Process.Kill(); <-p.exited })
+	b.Cleanup(func() {
+		// A drain, so a profile the worker was asked for is written.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
 	return p
 }
 

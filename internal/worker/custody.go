@@ -119,11 +119,27 @@ func (c *custody) run() {
 	}
 }
 
-// gather collects the operations already queued behind first, without
-// waiting: under load they share batches, and a lone one goes out at once.
+// gather collects the operations queued behind first, waiting up to
+// batchLinger for a batch's worth: under load they share batches (one SQS
+// request for ten jobs), and a lone one goes out that much later.
 func (c *custody) gather(first settleOp) []settleOp {
 	ops := []settleOp{first}
+	linger := time.NewTimer(batchLinger)
+	defer linger.Stop()
 	for len(ops) < 100 {
+		if len(ops) >= queue.MaxBatch {
+			// A batch is full: take only what is already queued.
+			select {
+			case op, ok := <-c.ops:
+				if !ok {
+					return ops
+				}
+				ops = append(ops, op)
+				continue
+			default:
+				return ops
+			}
+		}
 		select {
 		case op, ok := <-c.ops:
 			if !ok {
@@ -131,7 +147,7 @@ func (c *custody) gather(first settleOp) []settleOp {
 				return ops
 			}
 			ops = append(ops, op)
-		default:
+		case <-linger.C:
 			return ops
 		}
 	}

@@ -15,17 +15,20 @@ import (
 
 // resultOutbox sends results in batches. A check's runner hands its encoded
 // result over with what to do once it is sent (or not) and goes on to the
-// next check; a few senders take what is waiting (without waiting for more,
-// so a lone result goes out at once) and send it with SendMessageBatch.
-// Under load that is one SQS request per ten results instead of ten, the
-// senders' requests overlap, and no check slot waits for a round trip to
-// SQS: the round trip, not the number of results, sets the pace.
+// next check. One gatherer makes batches: ten results, or what came within
+// batchLinger of the first; a few senders send them with SendMessageBatch.
+// Under load that is one SQS request per ten results instead of ten (SQS
+// bills per request), the senders' requests overlap, and no check slot
+// waits for a round trip to SQS: the round trip, not the number of results,
+// sets the pace. A lone result waits batchLinger at most.
 type resultOutbox struct {
-	w    *Worker
-	in   chan *outgoingResult
-	stop context.Context // the hard stop: results not sent by then are given up
-	log  zerolog.Logger
-	done sync.WaitGroup
+	w       *Worker
+	in      chan *outgoingResult
+	batches chan []*outgoingResult
+	stop    context.Context // the hard stop: results not sent by then are given up
+	linger  time.Duration   // how long a batch that is not full waits: batchLinger
+	log     zerolog.Logger
+	done    sync.WaitGroup
 }
 
 // outgoingResult is one result waiting to be sent; done learns the verdict,
@@ -42,10 +45,17 @@ const (
 	// whose messages add up to more than 256 KiB (the limit of every
 	// region, before some raised it to 1 MiB).
 	maxBatchBytes = 256 << 10
+	// batchLinger is how long a batch that is not full waits for more
+	// results (and custody for more jobs to delete) before it goes: at
+	// 2,000 checks/s ten results come within it, so batches go full; a
+	// result is late by no more than that.
+	batchLinger = 5 * time.Millisecond
 )
 
 func newResultOutbox(w *Worker, stop context.Context) *resultOutbox {
-	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 256), stop: stop, log: sampled(w.log)}
+	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 256), batches: make(chan []*outgoingResult),
+		stop: stop, linger: batchLinger, log: sampled(w.log)}
+	o.done.Go(o.batchLoop)
 	for range outboxSenders {
 		o.done.Go(o.sendLoop)
 	}
@@ -66,41 +76,49 @@ func (o *resultOutbox) sendNow(out queue.Outgoing, done func(error)) {
 	o.sendBatch([]*outgoingResult{{out: out, done: done}})
 }
 
-// close stops the senders once every result handed over has its verdict.
+// close stops the gatherer and the senders once every result handed over
+// has its verdict.
 func (o *resultOutbox) close() {
 	close(o.in)
 	o.done.Wait()
 }
 
-func (o *resultOutbox) sendLoop() {
+// batchLoop makes the batches the senders send, until in is closed and
+// what it held is handed over.
+func (o *resultOutbox) batchLoop() {
+	defer close(o.batches)
+	linger := time.NewTimer(o.linger)
+	defer linger.Stop()
 	for first := range o.in {
-		o.sendBatch(o.gather(first))
+		batch, size := []*outgoingResult{first}, len(first.out.Body)
+		linger.Reset(o.linger)
+	gather:
+		for len(batch) < queue.MaxBatch {
+			select {
+			case r, ok := <-o.in:
+				if !ok {
+					break gather
+				}
+				if size+len(r.out.Body) > maxBatchBytes {
+					// Too large to join: what is gathered goes now, and r
+					// starts the next batch.
+					o.batches <- batch
+					batch, size = nil, 0
+				}
+				batch = append(batch, r)
+				size += len(r.out.Body)
+			case <-linger.C:
+				break gather
+			}
+		}
+		o.batches <- batch
 	}
 }
 
-// gather takes the results already waiting behind first, up to a batch.
-func (o *resultOutbox) gather(first *outgoingResult) []*outgoingResult {
-	batch := []*outgoingResult{first}
-	size := len(first.out.Body)
-	for len(batch) < queue.MaxBatch {
-		select {
-		case r, ok := <-o.in:
-			if !ok {
-				return batch
-			}
-			if size+len(r.out.Body) > maxBatchBytes {
-				// Too large to join: what is gathered goes now, and r
-				// starts the next batch.
-				o.sendBatch(batch)
-				batch, size = nil, 0
-			}
-			batch = append(batch, r)
-			size += len(r.out.Body)
-		default:
-			return batch
-		}
+func (o *resultOutbox) sendLoop() {
+	for batch := range o.batches {
+		o.sendBatch(batch)
 	}
-	return batch
 }
 
 // sendBatch sends rs, retrying the request and the entries SQS could not

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // inFlight counts calls of one kind in progress and the most at once.
@@ -269,5 +272,85 @@ func TestRefusedBatchIsSentOneByOne(t *testing.T) {
 	}
 	if len(sink.requests) != 4 {
 		t.Errorf("requests %q: want the batch, then each result alone", sink.requests)
+	}
+}
+
+// Results waiting together go out ten to a request, and a batch whose
+// bodies would pass SQS's size limit is split before it is sent.
+func TestOutboxFillsBatches(t *testing.T) {
+	big := strings.Repeat("x", 100<<10) // two fit in maxBatchBytes, three do not
+	for _, tc := range []struct {
+		name   string
+		bodies []string
+		want   []int // results per request, in order
+	}{
+		{"25 small", slices.Repeat([]string{"r"}, 25), []int{10, 10, 5}},
+		{"three of 100 KiB", []string{big, big, big}, []int{2, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &stubResults{}
+			w := &Worker{log: zerolog.Nop(), metrics: newMetrics(prometheus.NewRegistry()), results: sink}
+			o := &resultOutbox{w: w, in: make(chan *outgoingResult, len(tc.bodies)), batches: make(chan []*outgoingResult),
+				stop: context.Background(), linger: batchLinger, log: zerolog.Nop()}
+			sent := 0
+			for _, body := range tc.bodies {
+				o.submit(queue.Outgoing{Body: []byte(body)}, func(err error) {
+					if err != nil {
+						t.Errorf("result not sent: %v", err)
+					}
+					sent++
+				})
+			}
+			o.done.Go(o.batchLoop)
+			o.done.Go(o.sendLoop) // one sender, so the requests come in order
+			o.close()
+			if sent != len(tc.bodies) {
+				t.Errorf("%d of %d results sent", sent, len(tc.bodies))
+			}
+			var got []int
+			for _, r := range sink.requests {
+				got = append(got, len(r))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("results per request %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A result that comes while a batch lingers joins it: one request for two
+// results that did not wait together.
+func TestOutboxLingerJoinsLateResults(t *testing.T) {
+	sink := &stubResults{}
+	w := &Worker{log: zerolog.Nop(), metrics: newMetrics(prometheus.NewRegistry()), results: sink}
+	o := &resultOutbox{w: w, in: make(chan *outgoingResult, 2), batches: make(chan []*outgoingResult),
+		stop: context.Background(), linger: time.Hour, log: zerolog.Nop()}
+	o.done.Go(o.batchLoop)
+	o.done.Go(o.sendLoop)
+	o.submit(queue.Outgoing{Body: []byte("first")}, func(error) {})
+	testenv.Eventually(t, 10*time.Second, "the first result taken into a batch", func() bool { return len(o.in) == 0 })
+	o.submit(queue.Outgoing{Body: []byte("second")}, func(error) {})
+	o.close()
+	if len(sink.requests) != 1 || len(sink.requests[0]) != 2 {
+		t.Errorf("requests %q, want both results in one", sink.requests)
+	}
+}
+
+// A lone result does not wait for company longer than batchLinger: it goes
+// out while the outbox stays open.
+func TestOutboxSendsALoneResult(t *testing.T) {
+	sink := &stubResults{}
+	w := &Worker{log: zerolog.Nop(), metrics: newMetrics(prometheus.NewRegistry()), results: sink}
+	o := newResultOutbox(w, context.Background())
+	defer o.close()
+	sent := make(chan error, 1)
+	o.submit(queue.Outgoing{Body: []byte("alone")}, func(err error) { sent <- err })
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatalf("not sent: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone result was not sent while the outbox stayed open")
 	}
 }

@@ -5,9 +5,14 @@
 package queuetest
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +33,63 @@ type Env struct {
 	Server *sqslocal.Server
 	// Client is a real SDK client pointed at it.
 	Client *sqs.Client
+	// Requests counts what the endpoint was asked, by action and queue.
+	Requests *Requests
+}
+
+// Requests counts the requests an endpoint served, by action and queue:
+// what a client costs in SQS requests (SQS bills per request).
+type Requests struct {
+	mu sync.Mutex
+	n  map[RequestKey]int
+}
+
+// RequestKey is an action (ReceiveMessage, SendMessageBatch, ...) on a
+// queue, by its URL ("" for an action on no queue).
+type RequestKey struct {
+	Action, Queue string
+}
+
+// Count is how many requests of action on the queue at url were served.
+func (r *Requests) Count(action, url string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[RequestKey{action, url}]
+}
+
+// queueURLOf finds the QueueUrl member of a request body without decoding
+// it (a batch is some 15 KB, and the counting must cost the benchmarks that
+// share the cores little). The pattern cannot occur inside a JSON string,
+// where every quote is escaped.
+func queueURLOf(body []byte) string {
+	const key = `"QueueUrl":"`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(key):]
+	if j := bytes.IndexByte(rest, '"'); j >= 0 {
+		return string(rest[:j])
+	}
+	return ""
+}
+
+// counting serves h, counting each request by its action and queue.
+func (r *Requests) counting(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		key := RequestKey{Action: strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "AmazonSQS.")}
+		key.Queue = queueURLOf(body)
+		r.mu.Lock()
+		r.n[key]++
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	})
 }
 
 // Start serves an in-memory endpoint until the test ends.
@@ -50,7 +112,8 @@ func StartWith(t testing.TB, opts sqslocal.Options) *Env {
 	if err != nil {
 		t.Fatalf("start SQS endpoint: %v", err)
 	}
-	hs := httptest.NewServer(srv)
+	reqs := &Requests{n: map[RequestKey]int{}}
+	hs := httptest.NewServer(reqs.counting(srv))
 	t.Cleanup(func() {
 		_ = srv.Close() // wakes long polls first, so hs.Close does not wait for them
 		hs.Close()
@@ -59,7 +122,7 @@ func StartWith(t testing.TB, opts sqslocal.Options) *Env {
 	if err != nil {
 		t.Fatalf("SQS client: %v", err)
 	}
-	return &Env{Endpoint: hs.URL, Server: srv, Client: client}
+	return &Env{Endpoint: hs.URL, Server: srv, Client: client, Requests: reqs}
 }
 
 // Provision creates a queue and its dead-letter queue.

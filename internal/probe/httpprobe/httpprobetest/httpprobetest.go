@@ -14,7 +14,15 @@ import (
 // http.Handler can write), until the test ends. It returns the target's URL.
 func RawTarget(t testing.TB, response string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return RawTargetAt(t, "127.0.0.1:0", response)
+}
+
+// RawTargetAt is RawTarget listening on addr. Connections are answered one
+// after another, each closed once answered, at a fraction of the CPU of an
+// http.Server: a benchmark's targets share the cores with what it measures.
+func RawTargetAt(t testing.TB, addr, response string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,15 +30,16 @@ func RawTarget(t testing.TB, response string) string {
 	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
 		defer close(done)
+		br := bufio.NewReader(nil)
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			br := bufio.NewReader(conn)
+			br.Reset(conn)
 			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
+				line, err := br.ReadSlice('\n')
+				if err != nil || string(line) == "\r\n" {
 					break
 				}
 			}
