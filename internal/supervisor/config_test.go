@@ -69,8 +69,8 @@ checkfleet_worker_checks_total{status="failed",type="a}pi"} 3
 checkfleet_worker_checks_totalx 100
 checkfleet_worker_check_duration_seconds_count 7
 `
-	if got := sumCounter(text, checksMetric); got != 15 {
-		t.Fatalf("sum %v, want 15", got)
+	if got, err := sumCounter(text, checksMetric); err != nil || got != 15 {
+		t.Fatalf("sum %v, %v, want 15", got, err)
 	}
 }
 

@@ -1,15 +1,16 @@
 package supervisor
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Prober asks a worker's health server about it.
@@ -66,7 +67,7 @@ func (p *HTTPProber) Checks(ctx context.Context, addr string) (float64, error) {
 	if code != http.StatusOK {
 		return 0, fmt.Errorf("/metrics answered %d", code)
 	}
-	return sumCounter(string(body), checksMetric), nil
+	return sumCounter(string(body), checksMetric)
 }
 
 func (p *HTTPProber) get(ctx context.Context, url string, limit int64) ([]byte, int, error) {
@@ -86,25 +87,17 @@ func (p *HTTPProber) get(ctx context.Context, url string, limit int64) ([]byte, 
 	return b, resp.StatusCode, nil
 }
 
-// sumCounter adds up every sample of the named metric in a Prometheus
-// text exposition.
-func sumCounter(text, name string) float64 {
-	var sum float64
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(f) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-			sum += v
-		}
+// sumCounter adds up every sample of the named metric (a counter, or
+// untyped) in a Prometheus text exposition.
+func sumCounter(text, name string) (float64, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		return 0, fmt.Errorf("/metrics: %w", err)
 	}
-	return sum
+	var sum float64
+	for _, m := range families[name].GetMetric() {
+		sum += m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+	}
+	return sum, nil
 }
