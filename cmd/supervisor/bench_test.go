@@ -2,12 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
 	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
@@ -96,13 +96,13 @@ func BenchmarkIdle(b *testing.B) {
 			x.WaitSettled("", time.Minute)
 			pid := x.Supervisor().Pid()
 			time.Sleep(5 * time.Second) // settle after the start-up burst: part of the measured condition
-			t0, c0 := time.Now(), cpuTicks(b, pid)
+			t0, c0 := time.Now(), cpuSeconds(b, pid)
 			b.ResetTimer()
 			for range b.N {
 				time.Sleep(time.Second) // idle time is what is measured
 			}
 			b.StopTimer()
-			cpu := float64(cpuTicks(b, pid)-c0) / clockTicks / time.Since(t0).Seconds()
+			cpu := (cpuSeconds(b, pid) - c0) / time.Since(t0).Seconds()
 			b.ReportMetric(100*cpu, "cpu_%core")
 			b.ReportMetric(rssMB(b, pid), "rss_MB")
 			b.ReportMetric(0, "ns/op")
@@ -111,37 +111,33 @@ func BenchmarkIdle(b *testing.B) {
 	}
 }
 
-// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat times.
-const clockTicks = 100
-
-// cpuTicks is the user plus system time of pid, in clock ticks.
-func cpuTicks(b *testing.B, pid int) int64 {
+// cpuSeconds is the user plus system time pid has used.
+func cpuSeconds(b *testing.B, pid int) float64 {
 	b.Helper()
-	s, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := procOf(b, pid).Stat()
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := strings.Fields(string(s)[strings.LastIndexByte(string(s), ')')+1:])
-	u, _ := strconv.ParseInt(f[11], 10, 64) // field 14
-	k, _ := strconv.ParseInt(f[12], 10, 64) // field 15
-	return u + k
+	return st.CPUTime()
 }
 
 // rssMB is the resident set of pid in MB.
 func rssMB(b *testing.B, pid int) float64 {
 	b.Helper()
-	s, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	st, err := procOf(b, pid).NewStatus()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for line := range strings.SplitSeq(string(s), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
+	return float64(st.VmRSS) / (1 << 20)
+}
+
+func procOf(b *testing.B, pid int) procfs.Proc {
+	b.Helper()
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatal("no VmRSS")
-	return 0
+	return p
 }
 
 func lastSummary(b *testing.B, out string) supervisorapi.Summary {
