@@ -55,7 +55,10 @@ var (
 )
 
 // RequestError is an upgrade request that cannot work.
-type RequestError struct{ Err error }
+type RequestError struct {
+	// Err says what is wrong with it.
+	Err error
+}
 
 // Error implements error.
 func (e *RequestError) Error() string { return e.Err.Error() }

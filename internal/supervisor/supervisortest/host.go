@@ -39,16 +39,16 @@ type Host struct {
 	t        testing.TB
 	h        runtimetest.Harness
 	launch   Launcher
-	SQS      *queuetest.Env
-	Jobs     queue.Provisioned
-	Results  queue.Provisioned
-	Dir      string // --state-dir
-	Socket   string
-	Name     string // --name
-	IP       string // --health-host
-	Base     int    // --health-base-port
-	Client   *supervisorapi.Client
-	Observer runtime.Runtime
+	SQS      *queuetest.Env        // the endpoint the workers use
+	Jobs     queue.Provisioned     // --jobs-queue
+	Results  queue.Provisioned     // --results-queue
+	Dir      string                // --state-dir
+	Socket   string                // --socket
+	Name     string                // --name
+	IP       string                // --health-host
+	Base     int                   // --health-base-port
+	Client   *supervisorapi.Client // on Socket
+	Observer runtime.Runtime       // reads the supervisor's runtime, never changes it
 
 	sup *Proc
 }
