@@ -66,7 +66,7 @@ func NewSystem(t testing.TB, env *queuetest.Env, tap *Tap, jobs, results queue.P
 }
 
 // SupervisorArgs are the flags given to `supervisor run` on top of
-// runtimetest's: the product's defaults for the workers (concurrency, poll
+// supervisortest's: the product's defaults for the workers (concurrency, poll
 // wait, drain), and browser checks on Chromium at chromium, off when it
 // is "" (the test images of the Docker runtime hold the worker alone, no
 // Chromium, and a worker asked for browser checks without one refuses to

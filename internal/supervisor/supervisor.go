@@ -3,11 +3,11 @@ package supervisor
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,9 +191,7 @@ func (s *Supervisor) startInstance(ctx context.Context, slot int, img runtime.Im
 	if err != nil {
 		return runtime.Instance{}, err
 	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	workerID := fmt.Sprintf("%s-slot%d-%s", s.cfg.Name, slot, hex.EncodeToString(b))
+	workerID := fmt.Sprintf("%s-slot%d-%s", s.cfg.Name, slot, strings.ToLower(rand.Text()[:6]))
 	spec := runtime.Spec{
 		Name:  fmt.Sprintf("checkfleet-worker-%s-%d", s.cfg.Name, slot),
 		Image: img,

@@ -3,9 +3,9 @@ package supervisor
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
@@ -122,11 +122,9 @@ func (s *Supervisor) Upgrade(ctx context.Context, req api.UpgradeRequest) (*Prog
 }
 
 func (s *Supervisor) newUpgrade(ctx context.Context, req api.UpgradeRequest, from runtime.Image, prev *runtime.Image) (*api.Upgrade, error) {
-	b := make([]byte, 2)
-	_, _ = rand.Read(b)
 	now := time.Now().UTC()
 	up := &api.Upgrade{
-		ID:   "u-" + now.Format("20060102T150405") + "-" + hex.EncodeToString(b),
+		ID:   "u-" + now.Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:4]),
 		Kind: api.KindUpgrade, From: from, Options: req.UpgradeOptions, StartedAt: now,
 		Progress: map[int]api.SlotProgress{},
 	}

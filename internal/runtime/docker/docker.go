@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -144,13 +143,12 @@ func (r *Runtime) pull(ctx context.Context, ref string) error {
 // Create creates a hardened container from spec (see the package
 // documentation), named after spec.Name with a random suffix.
 func (r *Runtime) Create(ctx context.Context, spec runtime.Spec) (runtime.InstanceID, error) {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
+	suffix := strings.ToLower(rand.Text()[:6])
 	name := spec.Name
 	if name == "" {
 		name = "checkfleet-worker"
 	}
-	name += "-" + hex.EncodeToString(b)
+	name += "-" + suffix
 	stopTimeout := int(spec.StopTimeout.Round(time.Second) / time.Second)
 	cfg := &container.Config{
 		Image:       string(spec.Image.ID),

@@ -33,7 +33,6 @@ package process
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -102,9 +101,7 @@ func (rt *Runtime) Create(_ context.Context, spec runtime.Spec) (runtime.Instanc
 	if _, err := os.Stat(rt.images.path(spec.Image.ID)); err != nil {
 		return "", fmt.Errorf("create %s: %w: %s is not in %s", spec.Name, runtime.ErrImageNotFound, spec.Image.ID, rt.images.dir)
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	id := runtime.InstanceID("p" + hex.EncodeToString(b))
+	id := runtime.InstanceID("p" + strings.ToLower(rand.Text()[:16]))
 	name := spec.Name
 	if name == "" {
 		name = string(id)

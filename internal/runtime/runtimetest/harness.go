@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
-	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Harness is what the suites need of one runtime implementation.
@@ -73,12 +72,4 @@ func FreePorts(t testing.TB, ip string, n int) int {
 	}
 	t.Fatalf("no %d free ports on %s", n, ip)
 	return 0
-}
-
-// RequireComponent skips the test (or fails it when CI=true) because what
-// says what is missing and how to get it: testenv.SkipOrFail, for the
-// suites that call it by this name.
-func RequireComponent(t testing.TB, what string) {
-	t.Helper()
-	testenv.SkipOrFail(t, "%s", what)
 }
