@@ -76,7 +76,7 @@ func readSettings(t *testing.T) settings {
 		// Docker where an engine answers (always in CI, where a missing
 		// engine fails the run); the process runtime otherwise.
 		s.runtime = "process"
-		if os.Getenv("CI") == "true" {
+		if testenv.CI() {
 			s.runtime = "docker"
 		} else if rt, err := docker.New(context.Background(), docker.Options{}); err == nil {
 			rt.Close()
@@ -90,9 +90,7 @@ func readSettings(t *testing.T) settings {
 
 // TestChaos runs the pipeline under faults and judges it by run id.
 func TestChaos(t *testing.T) {
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("the chaos suite runs for minutes; -short leaves it out (CI runs it)")
-	}
+	testenv.Long(t, "the chaos suite runs for minutes; -short leaves it out (CI runs it)")
 	cfg := readSettings(t)
 	t.Logf("chaos: %s on the %s runtime, seed %d (replay: CHECKFLEET_CHAOS_SEED=%d)", cfg.duration, cfg.runtime, cfg.seed, cfg.seed)
 
@@ -153,7 +151,7 @@ func TestChaos(t *testing.T) {
 	host.WaitSettled("", 2*time.Minute)
 	poison := injectPoison(t, env, jobs.URL, results.URL, 3)
 	sys.StartScheduler()
-	queuetest.Eventually(t, time.Minute, "scheduler serve ready", sys.SchedulerReady)
+	testenv.Eventually(t, time.Minute, "scheduler serve ready", sys.SchedulerReady)
 
 	// Faults, then quiet, then no new runs, then settle.
 	inj := NewInjector(sys, cfg.seed)
@@ -163,7 +161,7 @@ func TestChaos(t *testing.T) {
 	if err := sys.Reload(IdleChecksFile(targets)); err != nil {
 		t.Fatal(err)
 	}
-	queuetest.Eventually(t, time.Minute, "the scheduler reloaded with the idle checks", func() bool {
+	testenv.Eventually(t, time.Minute, "the scheduler reloaded with the idle checks", func() bool {
 		n, err := sys.ChecksLoaded()
 		return err == nil && n == 1
 	})
