@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
@@ -80,7 +80,7 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	// This process collects garbage as the worker does (GOGC 400), so the
 	// harness takes less of the cores the worker is measured on.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	idleRSS := procStatus(b, w.cmd.Process.Pid, "VmRSS")
+	idleRSS := procStatus(b, w.cmd.Process.Pid).VmRSS
 	cpuBefore := procCPU(b, w.cmd.Process.Pid)
 	// This process (the SQS endpoint, the producers, the counter) shares
 	// the machine's cores with the worker: its CPU says how much of the
@@ -101,7 +101,7 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	b.StopTimer()
 	cpu := procCPU(b, w.cmd.Process.Pid) - cpuBefore
 	benchCPU := procCPU(b, os.Getpid()) - benchCPUBefore
-	peak := procStatus(b, w.cmd.Process.Pid, "VmHWM")
+	peak := procStatus(b, w.cmd.Process.Pid).VmHWM
 	if got.duplicates > 0 {
 		b.Errorf("%d results recorded twice (by run id)", got.duplicates)
 	}
@@ -120,8 +120,8 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "worker-sqs-requests/check")
 	b.ReportMetric(got.longestGap.Seconds(), "longest-gap-s")
-	b.ReportMetric(float64(idleRSS)/1024, "rss-idle-MiB")
-	b.ReportMetric(float64(peak)/1024, "rss-peak-MiB")
+	b.ReportMetric(float64(idleRSS)/(1<<20), "rss-idle-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "rss-peak-MiB")
 }
 
 // encodeJobs encodes n jobs against targets, before the clock starts: the
@@ -271,32 +271,28 @@ func freeAddr(b *testing.B) string {
 	return ln.Addr().String()
 }
 
-// procStatus reads a kB field of /proc/PID/status.
-func procStatus(b *testing.B, pid int, field string) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// procStatus reads /proc/PID/status (its memory figures in bytes).
+func procStatus(b *testing.B, pid int) procfs.ProcStatus {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return kb
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return st
 }
 
-// procCPU reads user+system CPU time of a process from /proc/PID/stat.
+// procCPU reads the user+system CPU time of a process from /proc/PID/stat.
 func procCPU(b *testing.B, pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Fields after the command name (which is in parentheses): utime is
-	// the 14th field of the line, stime the 15th, in clock ticks (100/s).
-	fields := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
-	utime, _ := strconv.Atoi(fields[11])
-	stime, _ := strconv.Atoi(fields[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	st, err := p.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(st.CPUTime() * float64(time.Second))
 }
