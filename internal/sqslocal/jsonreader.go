@@ -65,7 +65,7 @@ func (r *jsonReader) literal(lit string) {
 
 // document decodes a whole body as one object.
 func (r *jsonReader) document(field func(key []byte)) *apiError {
-	if r.peek() == 0 {
+	if r.end() {
 		return nil // an empty body is {}
 	}
 	if r.peek() != '{' {
@@ -73,10 +73,17 @@ func (r *jsonReader) document(field func(key []byte)) *apiError {
 		return r.err
 	}
 	r.object(field)
-	if r.peek() != 0 && r.err == nil {
+	if !r.end() && r.err == nil {
 		r.fail("unexpected data after the object")
 	}
 	return r.err
+}
+
+// end reports whether only white space is left (peek's 0 may also be a
+// NUL byte).
+func (r *jsonReader) end() bool {
+	r.ws()
+	return r.i >= len(r.b)
 }
 
 // object walks an object (or null), calling field with each key; field must
