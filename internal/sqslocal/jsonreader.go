@@ -1,6 +1,8 @@
 package sqslocal
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -206,9 +208,16 @@ func (r *jsonReader) rawString() []byte {
 }
 
 func (r *jsonReader) escapedString(start int) []byte {
-	out := make([]byte, 0, r.i-start+16)
+	// Unescaped, the string is at most as long as it is up to its closing
+	// quote: one allocation, and runs of plain bytes copied at once.
+	out := make([]byte, 0, r.closingQuote()-start)
 	out = append(out, r.b[start:r.i]...)
 	for r.i < len(r.b) {
+		if run := plainRun(r.b[r.i:]); run > 0 {
+			out = append(out, r.b[r.i:r.i+run]...)
+			r.i += run
+			continue
+		}
 		c := r.b[r.i]
 		switch {
 		case c == '"':
@@ -220,10 +229,6 @@ func (r *jsonReader) escapedString(start int) []byte {
 		case c < 0x20:
 			r.fail("control character in a string")
 			return nil
-		case c != '\\':
-			out = append(out, c)
-			r.i++
-			continue
 		}
 		if r.i+1 >= len(r.b) {
 			break
@@ -273,6 +278,39 @@ func (r *jsonReader) escapedString(start int) []byte {
 	}
 	r.fail("unterminated string")
 	return nil
+}
+
+// closingQuote returns the offset of the quote that ends the string r.i
+// is in (the first not escaped), or len(r.b).
+func (r *jsonReader) closingQuote() int {
+	for end := r.i; ; end++ {
+		k := bytes.IndexByte(r.b[end:], '"')
+		if k < 0 {
+			return len(r.b)
+		}
+		end += k
+		escapes := 0
+		for p := end - 1; p >= r.i && r.b[p] == '\\'; p-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return end
+		}
+	}
+}
+
+// plainRun returns how many bytes at the start of b go into a string as
+// they are: neither '"', '\\' nor a control character. It looks at eight
+// bytes at once while none of them is one of those.
+func plainRun(b []byte) int {
+	i := 0
+	for i+8 <= len(b) && !needsEscape(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
 }
 
 func (r *jsonReader) hex4() (rune, bool) {

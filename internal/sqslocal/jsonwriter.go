@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // jsonWriter appends a JSON document to a byte slice. Response shapes are
@@ -113,23 +112,23 @@ func appendJSONString(b []byte, s string) []byte {
 		return appendInvalidUTF8(b, s)
 	}
 	// Message bodies dominate: skip 8 bytes at a time while none of them
-	// needs escaping (a control character, '"' or '\\').
-	p := unsafe.Slice(unsafe.StringData(s), len(s))
+	// needs escaping (a control character, '"' or '\\'). The compiler
+	// neither copies nor allocates for the []byte of the 8 bytes.
 	start, i := 0, 0
 	for {
-		for i+8 <= len(p) && !needsEscape(binary.LittleEndian.Uint64(p[i:])) {
+		for i+8 <= len(s) && !needsEscape(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
 			i += 8
 		}
-		for i < len(p) && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' {
+		for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' {
 			i++
 			if i&7 == 0 {
 				break
 			}
 		}
-		if i >= len(p) {
+		if i >= len(s) {
 			break
 		}
-		if c := p[i]; c < 0x20 || c == '"' || c == '\\' {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
 			b = append(b, s[start:i]...)
 			b = appendEscape(b, c)
 			i++
