@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 	"testing"
 )
 
@@ -17,9 +18,9 @@ func RawTarget(t testing.TB, response string) string {
 	return RawTargetAt(t, "127.0.0.1:0", response)
 }
 
-// RawTargetAt is RawTarget listening on addr. Connections are answered one
-// after another, each closed once answered, at a fraction of the CPU of an
-// http.Server: a benchmark's targets share the cores with what it measures.
+// RawTargetAt is RawTarget listening on addr. Each connection is answered
+// once and closed, at a fraction of the CPU of an http.Server: a
+// benchmark's targets share the cores with what it measures.
 func RawTargetAt(t testing.TB, addr, response string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
@@ -30,21 +31,24 @@ func RawTargetAt(t testing.TB, addr, response string) string {
 	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
 		defer close(done)
-		br := bufio.NewReader(nil)
+		var conns sync.WaitGroup
+		defer conns.Wait()
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			br.Reset(conn)
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil || string(line) == "\r\n" {
-					break
+			conns.Go(func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil || string(line) == "\r\n" {
+						break
+					}
 				}
-			}
-			_, _ = io.WriteString(conn, response)
-			conn.Close()
+				_, _ = io.WriteString(conn, response)
+			})
 		}
 	}()
 	return "http://" + ln.Addr().String() + "/"
