@@ -74,7 +74,9 @@ func (h Host) Lost(now time.Time, lostAfter time.Duration) bool {
 
 // Healthy reports whether h can take part in a rollout as it stands: it
 // heartbeats, is not upgrading, and has slots, every one ready and none
-// crash-looping. When it is not, why says so in a few words.
+// crash-looping. A host whose last upgrade failed and rolled back is
+// healthy once its slots are: how a rollout went is the rollout's record.
+// When it is not healthy, why says so in a few words.
 func (h Host) Healthy(now time.Time, lostAfter time.Duration) (ok bool, why string) {
 	if h.LastHeartbeat.IsZero() {
 		return false, "never sent a heartbeat"
@@ -86,8 +88,6 @@ func (h Host) Healthy(now time.Time, lostAfter time.Duration) (ok bool, why stri
 	switch {
 	case s.Upgrading:
 		return false, fmt.Sprintf("upgrading to %s (%d of %d slots done)", s.Progress.To, s.Progress.Done, s.Progress.Total)
-	case s.Progress.Failed != "":
-		return false, "last upgrade failed: " + s.Progress.Failed
 	case len(s.Slots) == 0:
 		return false, "no slots"
 	}
