@@ -1,7 +1,9 @@
 // Package store keeps what the scheduler records: every result (upserted on
 // its run id, so a redelivered result never makes a second row), hourly
-// rollups kept longer than raw results, and the scheduler's own state (next
-// due times, the outbox of jobs to send, the leader lease).
+// rollups kept longer than raw results, the scheduler's own state (next
+// due times, the outbox of jobs to send, the leader lease), and the fleet
+// (package fleet: hosts and their heartbeats, ring release pointers, ring
+// locks, upgrade turns, the rollout history).
 //
 // A result is stored as its checkfleet.result/v2 document (the wire format
 // of package message, message.EncodeResult at message.V2, with its published
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/fleet"
 )
 
 // ErrNotFound is returned for a run id, check or lease that does not exist.
@@ -41,6 +44,17 @@ var ErrInvalid = errors.New("invalid")
 // answer (a server down or not yet up, refused connections): opening again
 // later may work, unlike with a wrong URL, password or schema.
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrConflict is returned, wrapped, by a write that lost a race the caller
+// can see and decide on: a release pointer set by someone else since it
+// was read (SetRelease), a rollout id already recorded. Nothing is
+// written.
+var ErrConflict = errors.New("conflict")
+
+// ErrUnauthorized is returned for a host token that is not the host's (or
+// a host that does not exist, so the answer does not tell which hosts do).
+// Nothing is written.
+var ErrUnauthorized = errors.New("unauthorized")
 
 // ErrLeaseLost is returned by a write made under a lease that its holder no
 // longer holds (it expired and another scheduler took it). The write is not
@@ -58,6 +72,7 @@ var ErrLeaseLost = errors.New("lease lost")
 type Store interface {
 	Results
 	Schedules
+	Fleet
 	// Close releases the connections.
 	Close() error
 }
@@ -188,4 +203,94 @@ type PlannedRun struct {
 	// (checkfleet.job/v2), sent as the SQS message attribute.
 	Body   []byte
 	Schema string
+}
+
+// Fleet is the control plane's record of the worker fleet (package fleet):
+// hosts and their heartbeats, each ring's release pointer and lock, the
+// upgrade turns of each ring, and the history of rollouts. Every write
+// that decides between concurrent callers (SetRelease, AcquireLock,
+// HoldTurn) is atomic: of several racing callers exactly the ones the
+// rules allow win, on one scheduler or several sharing a database.
+//
+// Fleet times come back in UTC, to the microsecond. Empty labels,
+// locations, slots and host outcomes come back nil. A ring argument that
+// is not a fleet ring, and a host, state, release, lock or rollout that
+// fails its Validate, is refused with ErrInvalid.
+type Fleet interface {
+	// RegisterHost records h's registration (id, ring, labels, locations)
+	// at now, keeping only the SHA-256 of token. A new host is created,
+	// registered at now, without a heartbeat. A known host must present
+	// its own token (else ErrUnauthorized, nothing changed); its ring,
+	// labels and locations are replaced, its heartbeat kept, and moving it
+	// to another ring frees its upgrade turn. It returns the host as
+	// stored.
+	RegisterHost(ctx context.Context, h fleet.Host, token string, now time.Time) (fleet.Host, error)
+	// AuthenticateHost returns host id when token is its token, compared
+	// in constant time; else ErrUnauthorized, for an unknown host too.
+	AuthenticateHost(ctx context.Context, id, token string) (fleet.Host, error)
+	// Heartbeat records host id's state at now: its LastHeartbeat and
+	// State. A heartbeat older than the one recorded is ignored (they
+	// arrived out of order). ErrNotFound for an unknown host.
+	Heartbeat(ctx context.Context, id string, state fleet.HostState, now time.Time) error
+	// Host returns one host, or ErrNotFound.
+	Host(ctx context.Context, id string) (fleet.Host, error)
+	// Hosts returns the hosts of ring, or of every ring for "", sorted by
+	// id.
+	Hosts(ctx context.Context, ring fleet.Ring) ([]fleet.Host, error)
+	// RemoveHost forgets a host (retired, replaced) and frees its turn, or
+	// returns ErrNotFound.
+	RemoveHost(ctx context.Context, id string) error
+
+	// Release returns ring's release pointer; a ring never deployed to has
+	// the zero Release of its ring (Version 0).
+	Release(ctx context.Context, ring fleet.Ring) (fleet.Release, error)
+	// SetRelease sets next.Ring's pointer to next (which must be set) if
+	// its Version is still version (0: never set), and returns it as
+	// stored, with Version version+1. If another write changed it first,
+	// nothing is written and it returns the pointer as it is with an
+	// error wrapping ErrConflict.
+	SetRelease(ctx context.Context, next fleet.Release, version int64) (fleet.Release, error)
+
+	// AcquireLock takes l.Ring's lock for l and returns it as held. Taking
+	// a lock already held under l.ID again succeeds and returns it
+	// unchanged (a retried request); a lock held under another id is
+	// refused with a *fleet.LockedError naming the holder (errors.Is
+	// fleet.ErrLocked), nothing changed.
+	AcquireLock(ctx context.Context, l fleet.Lock) (fleet.Lock, error)
+	// ReleaseLock releases ring's lock if it is held under id, else
+	// returns ErrNotFound (it was broken, or never taken).
+	ReleaseLock(ctx context.Context, ring fleet.Ring, id string) error
+	// BreakLock releases ring's lock whoever holds it and returns the lock
+	// it broke, or ErrNotFound when ring was not locked.
+	BreakLock(ctx context.Context, ring fleet.Ring) (fleet.Lock, error)
+	// Lock returns the lock held on ring, or the zero Lock when none is.
+	Lock(ctx context.Context, ring fleet.Ring) (fleet.Lock, error)
+
+	// HoldTurn asks for an upgrade turn of host hostID in its ring at now,
+	// or renews the one it holds: fleet.GrantTurn decides on the ring's
+	// turns and their holders' last heartbeats, and the decision is
+	// written (expired and lost holders' turns freed, the host's granted
+	// or renewed) in one atomic step, so concurrent callers never hold
+	// more than rules.Max turns of a ring. ErrNotFound for an unknown
+	// host.
+	HoldTurn(ctx context.Context, hostID string, rules fleet.TurnRules, now time.Time) (fleet.TurnDecision, error)
+	// FreeTurn gives up host hostID's turn; freeing none is not an error.
+	FreeTurn(ctx context.Context, hostID string) error
+	// Turns returns the turns of ring as stored (expired ones too, until
+	// the next HoldTurn frees them), sorted by host id.
+	Turns(ctx context.Context, ring fleet.Ring) ([]fleet.Turn, error)
+
+	// AddRollout records a new rollout; an id already recorded is refused
+	// with ErrConflict.
+	AddRollout(ctx context.Context, r fleet.Rollout) error
+	// UpdateRollout replaces the record of rollout r.ID (its outcome, end,
+	// reason, host outcomes, ...). Its ring, kind and start cannot change
+	// (ErrInvalid); ErrNotFound for an id never recorded.
+	UpdateRollout(ctx context.Context, r fleet.Rollout) error
+	// Rollout returns one rollout, or ErrNotFound.
+	Rollout(ctx context.Context, id string) (fleet.Rollout, error)
+	// Rollouts returns the history of ring, or of every ring for "",
+	// newest first (by StartedAt, then id). limit is the most returned:
+	// zero means 50, and it is capped at 500.
+	Rollouts(ctx context.Context, ring fleet.Ring, limit int) ([]fleet.Rollout, error)
 }

@@ -1,14 +1,18 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/store/internal/migrate"
 
 	"github.com/checkfleet/checkfleet/internal/store"
@@ -117,4 +121,36 @@ func BenchmarkUpsertResults(b *testing.B) {
 		}
 		return s
 	})
+}
+
+func TestHostTokenIsStoredHashed(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const token = "hT0k-3n7-plaintext"
+	if _, err := s.RegisterHost(ctx, fleet.Host{ID: "h1", Ring: fleet.Dev}, token, time.Unix(100, 0)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var (
+		hash  []byte
+		whole string
+	)
+	if err := conn.QueryRow(ctx, `SELECT token_hash, h::text FROM fleet_hosts h WHERE id = 'h1'`).Scan(&hash, &whole); err != nil {
+		t.Fatal(err)
+	}
+	if want := sha256.Sum256([]byte(token)); !bytes.Equal(hash, want[:]) {
+		t.Errorf("token_hash = %x, want the SHA-256 of the token %x", hash, want)
+	}
+	if strings.Contains(whole, token) {
+		t.Errorf("the host's row holds the token in clear: %s", whole)
+	}
 }

@@ -1,7 +1,9 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/store/internal/migrate"
 
 	"github.com/checkfleet/checkfleet/internal/store"
@@ -128,4 +131,39 @@ func BenchmarkUpsertResults(b *testing.B) {
 		}
 		return s
 	})
+}
+
+func TestHostTokenIsStoredHashed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "checkfleet.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "hT0k-3n7-plaintext"
+	if _, err := s.RegisterHost(ctx, fleet.Host{ID: "h1", Ring: fleet.Dev}, token, time.Unix(100, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var hash []byte
+	if err := db.QueryRow(`SELECT token_hash FROM fleet_hosts WHERE id = 'h1'`).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if want := sha256.Sum256([]byte(token)); !bytes.Equal(hash, want[:]) {
+		t.Errorf("token_hash = %x, want the SHA-256 of the token %x", hash, want)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(token)) {
+		t.Error("the database file holds the token in clear")
+	}
 }

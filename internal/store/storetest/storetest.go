@@ -46,6 +46,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxOrderAndMarkSent", testOutbox},
 		{"SentRunIDsKeptADay", testSentKept},
 		{"DueTimes", testDueTimes},
+		{"RegisterHost", testRegisterHost},
+		{"RegisterHostConcurrently", testRegisterConcurrently},
+		{"AuthenticateHost", testAuthenticateHost},
+		{"Heartbeat", testHeartbeat},
+		{"HostsOfRing", testHostsOfRing},
+		{"ReleaseCompareAndSet", testReleaseCompareAndSet},
+		{"ReleaseRace", testReleaseRace},
+		{"Lock", testLock},
+		{"LockRace", testLockRace},
+		{"Turns", testTurns},
+		{"TurnsRace", testTurnsRace},
+		{"RolloutRecord", testRolloutRecord},
+		{"RolloutHistory", testRolloutHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
