@@ -88,8 +88,11 @@ type Stat string
 
 // The durations a verdict compares.
 const (
+	// Median compares the samples' median durations, which a few slow
+	// runs do not move.
 	Median Stat = "median"
-	Mean   Stat = "mean"
+	// Mean compares their mean durations, which every run moves.
+	Mean Stat = "mean"
 )
 
 // Thresholds are how much worse a candidate may be before it regressed.
