@@ -21,6 +21,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/store"
 	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
 	"github.com/checkfleet/checkfleet/internal/store/storeurl"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -108,11 +109,11 @@ func (r *outageRig) gauge(name string) float64 {
 // retried its held results at least retries times.
 func (r *outageRig) waitDown(retries float64) {
 	r.t.Helper()
-	queuetest.Eventually(r.t, 60*time.Second, "ingest reports the store unavailable", func() bool {
+	testenv.Eventually(r.t, 60*time.Second, "ingest reports the store unavailable", func() bool {
 		err := r.in.Ready()
 		return err != nil && strings.HasPrefix(err.Error(), "store unavailable: ") && r.gauge("checkfleet_ingest_store_up") == 0
 	})
-	queuetest.Eventually(r.t, 120*time.Second, fmt.Sprintf("%v commits of held results failed", retries), func() bool {
+	testenv.Eventually(r.t, 120*time.Second, fmt.Sprintf("%v commits of held results failed", retries), func() bool {
 		return counter(r.t, r.reg, "checkfleet_ingest_errors_total") >= retries
 	})
 }
@@ -121,7 +122,7 @@ func (r *outageRig) waitDown(retries float64) {
 // queues are empty: nothing reached the dead-letter queue.
 func (r *outageRig) checkRecovered() {
 	r.t.Helper()
-	queuetest.Eventually(r.t, 60*time.Second, "ingest ready again", func() bool {
+	testenv.Eventually(r.t, 60*time.Second, "ingest ready again", func() bool {
 		return r.in.Ready() == nil && r.gauge("checkfleet_ingest_store_up") == 1
 	})
 	if c := r.env.Counts(r.t, r.p.DLQURL); c.Total() != 0 {
@@ -129,7 +130,7 @@ func (r *outageRig) checkRecovered() {
 		r.t.Fatalf("%d results reached the dead-letter queue during the outage (first: %.60s)", c.Total(), aws.ToString(msgs[0].Body))
 	}
 	ctx := context.Background()
-	queuetest.Eventually(r.t, 60*time.Second, "every result recorded", func() bool {
+	testenv.Eventually(r.t, 60*time.Second, "every result recorded", func() bool {
 		page, _, err := r.st.ListResults(ctx, store.ResultQuery{CheckID: "home", Limit: 1000})
 		return err == nil && len(page) >= len(r.runs)
 	})
@@ -145,7 +146,7 @@ func (r *outageRig) checkRecovered() {
 			r.t.Errorf("result %s: %v", id, err)
 		}
 	}
-	queuetest.Eventually(r.t, 30*time.Second, "results queue empty", func() bool { return r.env.Counts(r.t, r.p.URL).Total() == 0 })
+	testenv.Eventually(r.t, 30*time.Second, "results queue empty", func() bool { return r.env.Counts(r.t, r.p.URL).Total() == 0 })
 	if v := r.gauge("checkfleet_ingest_held_results"); v != 0 {
 		r.t.Errorf("held results gauge %v after recovery", v)
 	}
@@ -193,7 +194,7 @@ func TestStoreOutagePostgresHoldsResults(t *testing.T) {
 	r := newOutageRig(t, pgtest.StartDurable(t), 3*time.Second)
 	r.start()
 	r.sendResults(25)
-	queuetest.Eventually(t, 30*time.Second, "first results recorded", func() bool {
+	testenv.Eventually(t, 30*time.Second, "first results recorded", func() bool {
 		page, _, err := r.st.ListResults(context.Background(), store.ResultQuery{CheckID: "home", Limit: 1000})
 		return err == nil && len(page) == 25
 	})
@@ -242,7 +243,7 @@ func TestNewerResultOutlivesMaxReceiveCount(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
-	queuetest.Eventually(t, 30*time.Second, "the v9 result handed back 8 times", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the v9 result handed back 8 times", func() bool {
 		return labelled(t, reg, "checkfleet_ingest_decode_failures_total", "newer_version") >= 8
 	})
 	stop()
@@ -252,7 +253,7 @@ func TestNewerResultOutlivesMaxReceiveCount(t *testing.T) {
 	if c := env.Counts(t, p.DLQURL); c.Total() != 0 {
 		t.Fatalf("the v9 result reached the dead-letter queue: %+v", c)
 	}
-	queuetest.Eventually(t, 10*time.Second, "the v9 result visible", func() bool { return env.Counts(t, p.URL).Visible == 1 })
+	testenv.Eventually(t, 10*time.Second, "the v9 result visible", func() bool { return env.Counts(t, p.URL).Visible == 1 })
 	msgs := env.Drain(t, p.URL)
 	if len(msgs) != 1 || aws.ToString(msgs[0].Body) != body ||
 		aws.ToString(msgs[0].MessageAttributes[message.SchemaAttribute].StringValue) != "checkfleet.result/v9" {

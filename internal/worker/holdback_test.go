@@ -9,7 +9,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
-	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // A job of a newer schema is handed back by this worker many more times
@@ -21,7 +21,7 @@ func TestNewerSchemaOutlivesMaxReceiveCount(t *testing.T) {
 	body := `{"schema":"checkfleet.job/v9","run_id":"r9","whatever":{"the":"future"}}`
 	r.send(body, map[string]string{message.SchemaAttribute: "checkfleet.job/v9"})
 	const handBacks = 8 // four times maxReceiveCount
-	queuetest.Eventually(t, 30*time.Second, "the v9 job handed back 8 times", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the v9 job handed back 8 times", func() bool {
 		return testutil.ToFloat64(r.w.metrics.decodeFailure.WithLabelValues("newer_version")) >= handBacks
 	})
 	r.stop()
@@ -30,7 +30,7 @@ func TestNewerSchemaOutlivesMaxReceiveCount(t *testing.T) {
 		t.Fatalf("the v9 job reached the dead-letter queue: %+v", c)
 	}
 	// The newer worker's receive.
-	queuetest.Eventually(t, 10*time.Second, "the v9 job visible", func() bool { return r.env.Counts(t, r.jobs.URL).Visible == 1 })
+	testenv.Eventually(t, 10*time.Second, "the v9 job visible", func() bool { return r.env.Counts(t, r.jobs.URL).Visible == 1 })
 	msgs := r.env.Drain(t, r.jobs.URL)
 	if len(msgs) != 1 || aws.ToString(msgs[0].Body) != body {
 		t.Fatalf("jobs queue holds %d messages, want the v9 job untouched", len(msgs))
@@ -52,7 +52,7 @@ func TestNewerSchemaHeldTooLongIsDeadLettered(t *testing.T) {
 	})
 	r.start()
 	r.send(`{"schema":"checkfleet.job/v9","run_id":"r9"}`, map[string]string{message.SchemaAttribute: "checkfleet.job/v9"})
-	queuetest.Eventually(t, 20*time.Second, "the v9 job in the dead-letter queue", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the v9 job in the dead-letter queue", func() bool {
 		return r.env.Counts(t, r.jobs.DLQURL).Visible == 1
 	})
 	if n := testutil.ToFloat64(r.w.metrics.decodeFailure.WithLabelValues("held_too_long")); n < 1 {

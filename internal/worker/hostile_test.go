@@ -18,7 +18,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/probe/httpprobe/httpprobetest"
 	"github.com/checkfleet/checkfleet/internal/queue"
-	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Every run against a target that answers with text SQS refuses or a
@@ -53,11 +53,11 @@ func TestHostileTargetsGetExactlyOneResult(t *testing.T) {
 		r.sendJob(j, message.V2)
 	}
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 20*time.Second, "every run has a result", func() bool {
+	testenv.Eventually(t, 20*time.Second, "every run has a result", func() bool {
 		r.collect(got)
 		return len(got) == len(tests)
 	})
-	queuetest.Eventually(t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
+	testenv.Eventually(t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
 	r.stop()
 	r.wait()
 	r.collect(got) // a second result for a run fails the test here
@@ -143,11 +143,11 @@ func TestRefusedResultIsAnsweredWithAnError(t *testing.T) {
 func (r *rig) oneResult(runID string) check.Result {
 	r.t.Helper()
 	got := map[string]check.Result{}
-	queuetest.Eventually(r.t, 20*time.Second, "the run's result", func() bool {
+	testenv.Eventually(r.t, 20*time.Second, "the run's result", func() bool {
 		r.collect(got)
 		return len(got) > 0
 	})
-	queuetest.Eventually(r.t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(r.t, r.jobs.URL).Total() == 0 })
+	testenv.Eventually(r.t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(r.t, r.jobs.URL).Total() == 0 })
 	r.stop()
 	r.wait()
 	r.collect(got)

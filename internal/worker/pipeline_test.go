@@ -117,7 +117,7 @@ func TestReceivesOverlapAndResultsGoOutInBatches(t *testing.T) {
 
 	got := map[string]int{}
 	resultsQueue := queue.New(env.Client, resultsQ.URL)
-	queuetest.Eventually(t, 60*time.Second, fmt.Sprintf("a result for each of %d runs", n), func() bool {
+	testenv.Eventually(t, 60*time.Second, fmt.Sprintf("a result for each of %d runs", n), func() bool {
 		ds, err := resultsQueue.Receive(context.Background(), queue.MaxBatch, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestReleaseWaitsForTheExtensionInFlight(t *testing.T) {
 	c.extend()
 	<-stub.extending
 	c.release(h, 0, "draining")
-	queuetest.Eventually(t, 10*time.Second, "the release taken by custody", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the release taken by custody", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		stub.mu.Lock()

@@ -13,7 +13,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
-	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // A drain must outlast the longest check the worker runs: the defaults do,
@@ -67,7 +67,7 @@ func TestCheckLongerThanTheDrainIsAnswered(t *testing.T) {
 	r.sendJob(apiJob("run-long", target.URL, 20*time.Second), message.V2)
 	r.sendJob(apiJob("run-fits", target.URL, 10*time.Second), message.V2)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 30*time.Second, "both results", func() bool {
+	testenv.Eventually(t, 30*time.Second, "both results", func() bool {
 		r.collect(got)
 		return len(got) == 2
 	})
@@ -84,7 +84,7 @@ func TestCheckLongerThanTheDrainIsAnswered(t *testing.T) {
 	if n := hits.Load(); n != 1 {
 		t.Errorf("target hit %d times, want once (by the check within the bound)", n)
 	}
-	queuetest.Eventually(t, 10*time.Second, "both jobs deleted", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
+	testenv.Eventually(t, 10*time.Second, "both jobs deleted", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
 	r.stop()
 	r.wait()
 }
@@ -99,7 +99,7 @@ func TestDrainFinishesTheLongestCheck(t *testing.T) {
 	})
 	r.start()
 	r.sendJob(apiJob("run-1", target.URL, 2*time.Second), message.V2)
-	queuetest.Eventually(t, 10*time.Second, "the check in flight", func() bool { return target.started.Load() == 1 })
+	testenv.Eventually(t, 10*time.Second, "the check in flight", func() bool { return target.started.Load() == 1 })
 	r.stop()
 	r.wait()
 	got := map[string]check.Result{}

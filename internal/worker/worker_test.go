@@ -25,6 +25,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/probe/httpprobe"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // rig is a worker consuming a real jobs queue on the embedded endpoint,
@@ -75,7 +76,7 @@ func (r *rig) start() {
 		stop()
 		<-r.done
 	})
-	queuetest.Eventually(r.t, 10*time.Second, "worker ready", func() bool { return r.w.Ready() == nil })
+	testenv.Eventually(r.t, 10*time.Second, "worker ready", func() bool { return r.w.Ready() == nil })
 }
 
 // wait for Run to return after a stop, and require it returned nil.
@@ -146,7 +147,7 @@ func TestRunsV1AndV2JobsThenDeletesThem(t *testing.T) {
 		r.sendJob(apiJob(fmt.Sprintf("run-%d", i), target.URL, 5*time.Second), v)
 	}
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 20*time.Second, "every job has a result", func() bool {
+	testenv.Eventually(t, 20*time.Second, "every job has a result", func() bool {
 		r.collect(got)
 		return len(got) == n
 	})
@@ -155,7 +156,7 @@ func TestRunsV1AndV2JobsThenDeletesThem(t *testing.T) {
 			t.Errorf("run %s: %+v", id, res)
 		}
 	}
-	queuetest.Eventually(t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
+	testenv.Eventually(t, 10*time.Second, "jobs queue empty", func() bool { return r.env.Counts(t, r.jobs.URL).Total() == 0 })
 	if v := testutil.ToFloat64(r.w.metrics.deleted); v != n {
 		t.Errorf("deleted metric %v, want %d", v, n)
 	}
@@ -166,12 +167,12 @@ func TestNewerSchemaIsHandedBackUntouched(t *testing.T) {
 	r.start()
 	body := `{"schema":"checkfleet.job/v9","run_id":"r9","whatever":{"the":"future"}}`
 	r.send(body, map[string]string{message.SchemaAttribute: "checkfleet.job/v9"})
-	queuetest.Eventually(t, 10*time.Second, "newer-version job counted", func() bool {
+	testenv.Eventually(t, 10*time.Second, "newer-version job counted", func() bool {
 		return testutil.ToFloat64(r.w.metrics.decodeFailure.WithLabelValues("newer_version")) >= 1
 	})
 	r.stop()
 	r.wait()
-	queuetest.Eventually(t, 10*time.Second, "v9 job visible again after its delay", func() bool {
+	testenv.Eventually(t, 10*time.Second, "v9 job visible again after its delay", func() bool {
 		return r.env.Counts(t, r.jobs.URL).Visible == 1
 	})
 	msgs := r.env.Drain(t, r.jobs.URL)
@@ -192,11 +193,11 @@ func TestGarbageEndsInDeadLetterQueue(t *testing.T) {
 		r.send(body, nil)
 	}
 	r.sendJob(apiJob("good", target.URL, 5*time.Second), message.V2)
-	queuetest.Eventually(t, 20*time.Second, "3 garbage messages in the dead-letter queue", func() bool {
+	testenv.Eventually(t, 20*time.Second, "3 garbage messages in the dead-letter queue", func() bool {
 		return r.env.Counts(t, r.jobs.DLQURL).Visible == 3
 	})
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 10*time.Second, "the good job still ran", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the good job still ran", func() bool {
 		r.collect(got)
 		return len(got) == 1
 	})
@@ -237,9 +238,9 @@ func TestDrainFinishesInFlightAndReleasesTheRest(t *testing.T) {
 	for i := range 6 {
 		r.sendJob(apiJob(fmt.Sprintf("run-%d", i), target.URL, 30*time.Second), message.V2)
 	}
-	queuetest.Eventually(t, 10*time.Second, "two checks in flight", func() bool { return target.started.Load() == 2 })
+	testenv.Eventually(t, 10*time.Second, "two checks in flight", func() bool { return target.started.Load() == 2 })
 	r.stop()
-	queuetest.Eventually(t, 10*time.Second, "not ready while draining", func() bool { return r.w.Ready() != nil })
+	testenv.Eventually(t, 10*time.Second, "not ready while draining", func() bool { return r.w.Ready() != nil })
 	target.unblock()
 	r.wait()
 
@@ -266,7 +267,7 @@ func TestResultNotSentHoldsTheJobUntilTheHardStop(t *testing.T) {
 	r.w.results = queue.New(r.env.Client, r.results.URL+"-gone")
 	r.start()
 	r.sendJob(apiJob("run-1", target.URL, 5*time.Second), message.V2)
-	queuetest.Eventually(t, 30*time.Second, "worker not ready for its failing results", func() bool {
+	testenv.Eventually(t, 30*time.Second, "worker not ready for its failing results", func() bool {
 		err := r.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "results queue")
 	})
@@ -312,11 +313,11 @@ func TestResultsOutliveAResultsQueueOutage(t *testing.T) {
 	r.start()
 	r.sendJob(apiJob("run-1", target.URL, 5*time.Second), message.V2)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 60*time.Second, "the result, after the outage", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the result, after the outage", func() bool {
 		r.collect(got)
 		return len(got) == 1
 	})
-	queuetest.Eventually(t, 10*time.Second, "the job deleted", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the job deleted", func() bool {
 		return r.env.Counts(t, r.jobs.URL).Total() == 0
 	})
 	if err := r.w.Ready(); err != nil {
@@ -347,7 +348,7 @@ func TestHeartbeatKeepsLongCheckHidden(t *testing.T) {
 	r.start()
 	r.sendJob(apiJob("long", target.URL, 10*time.Second), message.V2)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 20*time.Second, "the long check's result", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the long check's result", func() bool {
 		r.collect(got)
 		return len(got) == 1
 	})
@@ -368,7 +369,7 @@ func TestUnreachableQueueIsNotReady(t *testing.T) {
 	fetchCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.w.Run(fetchCtx, context.Background()) }()
-	queuetest.Eventually(t, 5*time.Second, "a failed attempt", func() bool {
+	testenv.Eventually(t, 5*time.Second, "a failed attempt", func() bool {
 		return testutil.ToFloat64(r.w.metrics.sqsErrors.WithLabelValues("get_queue_attributes")) >= 1
 	})
 	if r.w.Ready() == nil {
@@ -433,12 +434,12 @@ func TestTypeConcurrencyLimitsAndDrainReleasesWaiting(t *testing.T) {
 	}
 	<-gate.started
 	waiting := r.w.metrics.waiting.WithLabelValues(string(check.TypeBrowser))
-	queuetest.Eventually(t, 10*time.Second, "two browser jobs waiting", func() bool { return testutil.ToFloat64(waiting) == 2 })
+	testenv.Eventually(t, 10*time.Second, "two browser jobs waiting", func() bool { return testutil.ToFloat64(waiting) == 2 })
 
 	// An api check still has a slot and runs meanwhile.
 	r.sendJob(apiJob("api-1", target.URL, 5*time.Second), message.V2)
 	got := map[string]check.Result{}
-	queuetest.Eventually(t, 20*time.Second, "the api check's result", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the api check's result", func() bool {
 		r.collect(got)
 		return len(got) == 1
 	})
@@ -446,7 +447,7 @@ func TestTypeConcurrencyLimitsAndDrainReleasesWaiting(t *testing.T) {
 	// Let the first browser check finish: the next starts, its clock after.
 	gate.gate <- struct{}{}
 	second := <-gate.started
-	queuetest.Eventually(t, 10*time.Second, "the first browser result", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the first browser result", func() bool {
 		r.collect(got)
 		return len(got) == 2
 	})
@@ -468,7 +469,7 @@ func TestTypeConcurrencyLimitsAndDrainReleasesWaiting(t *testing.T) {
 	}
 
 	r.stop()
-	queuetest.Eventually(t, 10*time.Second, "the waiting job handed back", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the waiting job handed back", func() bool {
 		return r.env.Counts(t, r.jobs.URL).Visible == 1
 	})
 	gate.gate <- struct{}{}

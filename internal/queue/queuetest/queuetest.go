@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/sqslocal"
-	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // Env is a running endpoint and a client for it.
@@ -193,12 +191,4 @@ func (e *Env) Drain(t testing.TB, url string) []types.Message {
 		}
 		all = append(all, out.Messages...)
 	}
-}
-
-// Eventually polls cond until it holds or timeout passes, then fails the
-// test with what. It is testenv.Eventually, kept for the tests not yet
-// switched to it.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testenv.Eventually(t, timeout, what, cond)
 }
