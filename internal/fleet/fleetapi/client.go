@@ -1,0 +1,287 @@
+package fleetapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/checkfleet/checkfleet/internal/fleet"
+)
+
+// Client speaks the fleet API of one control plane with one token: a
+// host's token for the host side, the operator token for the operator side.
+// It is safe for concurrent use.
+type Client struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// NewClient returns a client of the control plane at baseURL
+// (http://host:port, with or without a trailing slash) presenting token.
+// hc nil means a client with no overall timeout: every call is bounded by
+// its context, and Progress by its wait.
+func NewClient(baseURL, token string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, hc: hc}
+}
+
+// Error is an error answer of the API, or no answer at all (Status 0).
+type Error struct {
+	// Op is the call that failed ("deploy", "heartbeat", ...).
+	Op string
+	// Status is the HTTP status, 0 when the control plane did not answer.
+	Status int
+	// Message is the control plane's error, or what went wrong on the way.
+	Message string
+	// Lock is the lock that refused a deploy, rollback or unify.
+	Lock *Lock
+	// Err is the transport's error when Status is 0.
+	Err error
+}
+
+// Error says the call, the status and the server's message.
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("fleet %s: %s", e.Op, e.Message)
+	}
+	return fmt.Sprintf("fleet %s: %d %s: %s", e.Op, e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// Unwrap returns the transport's error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, fleet.ErrLocked) true for a refusal by a lock.
+func (e *Error) Is(target error) bool { return target == fleet.ErrLocked && e.Lock != nil }
+
+// IsStatus reports whether err is an *Error with HTTP status code.
+func IsStatus(err error, code int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == code
+}
+
+// Register registers (or re-registers) the host; the token is its own.
+func (c *Client) Register(ctx context.Context, r Registration) (Host, error) {
+	var h Host
+	err := c.call(ctx, "register", http.MethodPost, "/api/v1/fleet/hosts", r, &h)
+	return h, err
+}
+
+// Heartbeat sends host id's state and returns what it should run.
+func (c *Client) Heartbeat(ctx context.Context, id string, s HostState) (Desired, error) {
+	var d Desired
+	err := c.call(ctx, "heartbeat", http.MethodPost, hostPath(id, "heartbeat"), s, &d)
+	return d, err
+}
+
+// Desired asks what host id should run.
+func (c *Client) Desired(ctx context.Context, id string) (Desired, error) {
+	var d Desired
+	err := c.call(ctx, "desired", http.MethodGet, hostPath(id, "desired"), nil, &d)
+	return d, err
+}
+
+// HoldTurn asks for an upgrade turn for host id, or renews the one it
+// holds. A turn not granted is not an error: Turn.Granted is false and
+// Turn.Reason says why.
+func (c *Client) HoldTurn(ctx context.Context, id string, req TurnRequest) (Turn, error) {
+	var t Turn
+	err := c.call(ctx, "hold turn", http.MethodPost, hostPath(id, "turn"), req, &t)
+	return t, err
+}
+
+// FreeTurn gives up host id's turn.
+func (c *Client) FreeTurn(ctx context.Context, id string) error {
+	return c.call(ctx, "free turn", http.MethodDelete, hostPath(id, "turn"), nil, nil)
+}
+
+// ReportOutcome reports how host id's upgrade ended.
+func (c *Client) ReportOutcome(ctx context.Context, id string, o Outcome) error {
+	return c.call(ctx, "report outcome", http.MethodPost, hostPath(id, "outcome"), o, nil)
+}
+
+// Deploy starts a deploy and returns the rollout as recorded; follow it
+// with Watch. A ring locked by another rollout is an *Error with Lock set
+// (errors.Is fleet.ErrLocked).
+func (c *Client) Deploy(ctx context.Context, req DeployRequest) (Rollout, error) {
+	var r Rollout
+	err := c.call(ctx, "deploy", http.MethodPost, "/api/v1/fleet/deploy", req, &r)
+	return r, err
+}
+
+// Rollback starts a rollback of a ring to its previous image.
+func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (Rollout, error) {
+	var r Rollout
+	err := c.call(ctx, "rollback", http.MethodPost, "/api/v1/fleet/rollback", req, &r)
+	return r, err
+}
+
+// Unify starts bringing every host of a ring to its pointer.
+func (c *Client) Unify(ctx context.Context, req UnifyRequest) (Rollout, error) {
+	var r Rollout
+	err := c.call(ctx, "unify", http.MethodPost, "/api/v1/fleet/unify", req, &r)
+	return r, err
+}
+
+// Unlock breaks a ring's lock and returns the lock it broke.
+func (c *Client) Unlock(ctx context.Context, req UnlockRequest) (Lock, error) {
+	var l Lock
+	err := c.call(ctx, "unlock", http.MethodPost, "/api/v1/fleet/unlock", req, &l)
+	return l, err
+}
+
+// Pause pauses rollout id and returns its progress, which names the
+// commands that resume and revert it.
+func (c *Client) Pause(ctx context.Context, id string, req PauseRequest) (Progress, error) {
+	var p Progress
+	err := c.call(ctx, "pause", http.MethodPost, "/api/v1/fleet/rollouts/"+url.PathEscape(id)+"/pause", req, &p)
+	return p, err
+}
+
+// Status returns the fleet's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	err := c.call(ctx, "status", http.MethodGet, "/api/v1/fleet/status", nil, &s)
+	return s, err
+}
+
+// History returns the rollouts of ring ("" for every ring), newest first,
+// at most limit (0: the server's default).
+func (c *Client) History(ctx context.Context, ring string, limit int) (History, error) {
+	q := url.Values{}
+	if ring != "" {
+		q.Set("ring", ring)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/fleet/history"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var h History
+	err := c.call(ctx, "history", http.MethodGet, path, nil, &h)
+	return h, err
+}
+
+// Progress returns rollout id's progress once its Seq is past after, or
+// after wait with the progress as it stands (wait 0: at once).
+func (c *Client) Progress(ctx context.Context, id string, after int64, wait time.Duration) (Progress, error) {
+	q := url.Values{}
+	q.Set("after", strconv.FormatInt(after, 10))
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var p Progress
+	err := c.call(ctx, "progress", http.MethodGet, "/api/v1/fleet/rollouts/"+url.PathEscape(id)+"?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// Watch long-polls rollout id's progress, calling onProgress with every
+// change, until it is Finished (final or paused), and returns the last
+// progress. It returns ctx's error when ctx ends first: the caller then
+// decides whether to Pause the rollout. A failed poll is retried after a
+// second, up to ten times in a row.
+func (c *Client) Watch(ctx context.Context, id string, onProgress func(Progress)) (Progress, error) {
+	var (
+		last  Progress
+		after int64 = -1
+		fails int
+	)
+	for {
+		p, err := c.Progress(ctx, id, after, 25*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return last, ctx.Err()
+			}
+			var e *Error
+			if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 {
+				return last, err
+			}
+			if fails++; fails >= 10 {
+				return last, err
+			}
+			select {
+			case <-ctx.Done():
+				return last, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		fails = 0
+		if p.Seq != after {
+			last, after = p, p.Seq
+			if onProgress != nil {
+				onProgress(p)
+			}
+		}
+		if p.Finished {
+			return p, nil
+		}
+	}
+}
+
+func hostPath(id, what string) string {
+	return "/api/v1/fleet/hosts/" + url.PathEscape(id) + "/" + what
+}
+
+// call sends in (nil: no body) and decodes the answer into out (nil:
+// discard it).
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &Error{Op: op, Message: "encode request: " + err.Error(), Err: err}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return &Error{Op: op, Message: err.Error(), Err: err}
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &Error{Op: op, Message: fmt.Sprintf("no answer from the control plane at %s: %v", c.base, err), Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var eb ErrorBody
+		if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
+			eb.Error = strings.TrimSpace(string(b))
+			if eb.Error == "" {
+				eb.Error = resp.Status
+			}
+		}
+		return &Error{Op: op, Status: resp.StatusCode, Message: eb.Error, Lock: eb.Lock}
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Message: "decode answer: " + err.Error(), Err: err}
+	}
+	return nil
+}
