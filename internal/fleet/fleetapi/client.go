@@ -20,10 +20,16 @@ import (
 // host's token for the host side, the operator token for the operator side.
 // It is safe for concurrent use.
 type Client struct {
-	base  string
-	token string
-	hc    *http.Client
+	base   string
+	token  string
+	hostID string
+	hc     *http.Client
 }
+
+// HostHeader names the host a host token belongs to. NewHostClient sends it
+// so that the control plane can tell a token used for another host's id
+// (403) from a wrong token (401).
+const HostHeader = "X-Checkfleet-Host"
 
 // NewClient returns a client of the control plane at baseURL
 // (http://host:port, with or without a trailing slash) presenting token.
@@ -34,6 +40,14 @@ func NewClient(baseURL, token string, hc *http.Client) *Client {
 		hc = &http.Client{}
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, hc: hc}
+}
+
+// NewHostClient returns a client for host hostID presenting its host token:
+// what a supervisor uses. It names the host in every request (HostHeader).
+func NewHostClient(baseURL, hostID, token string, hc *http.Client) *Client {
+	c := NewClient(baseURL, token, hc)
+	c.hostID = hostID
+	return c
 }
 
 // Error is an error answer of the API, or no answer at all (Status 0).
@@ -256,6 +270,9 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.hostID != "" {
+		req.Header.Set(HostHeader, c.hostID)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

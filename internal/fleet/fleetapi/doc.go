@@ -14,8 +14,10 @@
 //
 // A host token is the host's own: the first registration of a host id
 // records it (hashed), every later request of that host must present it.
-// A token used for another host's id is refused with 403, a wrong token
-// with 401, an unknown ring with 400 naming the rings.
+// NewHostClient names the host the token belongs to in every request
+// (header X-Checkfleet-Host), so a token used for another host's id is
+// refused with 403; a wrong token is refused with 401, an unknown ring with
+// 400 naming the rings.
 //
 //	POST   /api/v1/fleet/hosts                     Registration -> Host
 //	POST   /api/v1/fleet/hosts/{id}/heartbeat      HostState -> Desired
