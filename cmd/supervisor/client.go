@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
@@ -47,6 +48,10 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 	req.Rollback = rollback
 	if !rollback {
 		fs.StringVar(&req.Tag, "tag", "", "tag to upgrade to (resolved once to an image id)")
+		fs.Func("image-id", "image id to upgrade to: the host's current or previous one, or what --tag must resolve to", func(v string) error {
+			req.ImageID = runtime.ImageID(v)
+			return nil
+		})
 	}
 	fs.IntVar(&req.MaxSurge, "max-surge", 1, "slots that may run an extra new worker at once")
 	fs.IntVar(&req.MaxUnavailable, "max-unavailable", 0, "slots that may be without a ready worker at once")
@@ -66,7 +71,7 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 			if err := c.validate(); err != nil {
 				return err
 			}
-			if !rollback && req.Tag == "" {
+			if !rollback && req.Tag == "" && req.ImageID == "" {
 				return errors.New("--tag is required")
 			}
 			req.ReadyTimeout, req.DrainTimeout = supervisorapi.Duration(*ready), supervisorapi.Duration(*drain)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/netguard"
 	"github.com/checkfleet/checkfleet/internal/probe/httpprobe"
 	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 	"github.com/checkfleet/checkfleet/internal/telemetry"
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
@@ -179,7 +181,9 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--health-listen: %w", err)
 	}
-	health := &http.Server{Handler: telemetry.HealthMux(reg, w.Ready), ReadHeaderTimeout: 5 * time.Second}
+	mux := telemetry.HealthMux(reg, w.Ready)
+	mux.HandleFunc("GET "+supervisorapi.WorkerInfoPath, serveInfo)
+	health := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- health.Serve(ln) }()
 	log.Info().Str("health", "http://"+ln.Addr().String()).Strs("jobs_queues", c.jobsQueues).
@@ -194,6 +198,17 @@ func (c *runConfig) run(fetchCtx context.Context, stderr io.Writer) error {
 		return errors.Join(runErr, fmt.Errorf("health server: %w", err))
 	}
 	return runErr
+}
+
+// serveInfo answers what the supervisor heartbeats about this worker: its
+// version and the job schema versions it decodes.
+func serveInfo(w http.ResponseWriter, _ *http.Request) {
+	info := supervisorapi.WorkerInfo{Version: buildinfo.Read().Version}
+	for _, v := range message.Supported(message.KindJob) {
+		info.JobSchemas = append(info.JobSchemas, int(v))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(info)
 }
 
 // identity is what every result says about the worker that produced it.

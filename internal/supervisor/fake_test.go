@@ -21,6 +21,7 @@ type behaviour struct {
 	exitCode   int
 	drainFor   time.Duration // SIGTERM to exit
 	ignoreTerm bool
+	info       api.WorkerInfo // what /info answers (default: version "test", job schemas 1)
 }
 
 // fakeRuntime is an in-memory runtime.Runtime with a prober over the same
@@ -309,3 +310,17 @@ func (f *fakeRuntime) Ready(_ context.Context, addr string) error {
 }
 
 func (f *fakeRuntime) Checks(context.Context, string) (float64, error) { return 0, nil }
+
+func (f *fakeRuntime) Info(_ context.Context, addr string) (api.WorkerInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fi := range f.insts {
+		if fi.in.Labels[api.LabelHealth] == addr && fi.in.State == runtime.Running {
+			if fi.b.info.JobSchemas == nil {
+				return api.WorkerInfo{Version: "test", JobSchemas: []int{1}}, nil
+			}
+			return fi.b.info, nil
+		}
+	}
+	return api.WorkerInfo{}, fmt.Errorf("dial %s: connection refused", addr)
+}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	api "github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
 )
 
 // Prober asks a worker's health server about it.
@@ -22,6 +25,10 @@ type Prober interface {
 	// Checks returns the worker's checkfleet_worker_checks_total, summed
 	// over its labels, from http://addr/metrics.
 	Checks(ctx context.Context, addr string) (float64, error)
+	// Info returns what the worker says about its build at
+	// http://addr/info; a worker too old to say answers version "" and job
+	// schema version 1 only, the one every worker decodes.
+	Info(ctx context.Context, addr string) (api.WorkerInfo, error)
 }
 
 // ErrDraining is a worker answering that it is draining.
@@ -68,6 +75,24 @@ func (p *HTTPProber) Checks(ctx context.Context, addr string) (float64, error) {
 		return 0, fmt.Errorf("/metrics answered %d", code)
 	}
 	return sumCounter(string(body), checksMetric)
+}
+
+// Info implements Prober.
+func (p *HTTPProber) Info(ctx context.Context, addr string) (api.WorkerInfo, error) {
+	body, code, err := p.get(ctx, "http://"+addr+api.WorkerInfoPath, 64<<10)
+	switch {
+	case err != nil:
+		return api.WorkerInfo{}, err
+	case code == http.StatusNotFound:
+		return api.WorkerInfo{JobSchemas: []int{1}}, nil
+	case code != http.StatusOK:
+		return api.WorkerInfo{}, fmt.Errorf("%s answered %d", api.WorkerInfoPath, code)
+	}
+	var info api.WorkerInfo
+	if err := json.Unmarshal(body, &info); err != nil {
+		return api.WorkerInfo{}, fmt.Errorf("%s: %w", api.WorkerInfoPath, err)
+	}
+	return info, nil
 }
 
 func (p *HTTPProber) get(ctx context.Context, url string, limit int64) ([]byte, int, error) {

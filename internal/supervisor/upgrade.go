@@ -20,12 +20,11 @@ func (c Config) DefaultUpgradeOptions() api.UpgradeOptions {
 // validateRequest reports the settings of r that cannot work with c.
 func validateRequest(r api.UpgradeRequest, c Config) error {
 	var errs []error
-	if r.Rollback != (r.Tag == "") {
-		if r.Rollback {
-			errs = append(errs, errors.New("a rollback takes no tag"))
-		} else {
-			errs = append(errs, errors.New("--tag is required"))
-		}
+	switch {
+	case r.Rollback && (r.Tag != "" || r.ImageID != ""):
+		errs = append(errs, errors.New("a rollback takes no tag or image id"))
+	case !r.Rollback && r.Tag == "" && r.ImageID == "":
+		errs = append(errs, errors.New("--tag is required"))
 	}
 	o := r.UpgradeOptions
 	if o.MaxSurge < 0 || o.MaxSurge > c.Slots {
@@ -93,6 +92,9 @@ func (s *Supervisor) Upgrade(ctx context.Context, req api.UpgradeRequest) (*Prog
 		return nil, &BusyError{Running: s.describeActiveLocked()}
 	}
 	what := "upgrade to " + s.cfg.Repo + ":" + req.Tag + " (resolving the tag)"
+	if req.Tag == "" {
+		what = "upgrade to " + req.ImageID.Short() + " (starting)"
+	}
 	if req.Rollback {
 		what = "rollback (starting)"
 	}
@@ -135,9 +137,26 @@ func (s *Supervisor) newUpgrade(ctx context.Context, req api.UpgradeRequest, fro
 		up.Kind, up.To = api.KindRollback, *prev
 		return up, nil
 	}
+	if req.ImageID != "" {
+		// An id the host ran needs no tag: the bits are here.
+		for _, known := range []*runtime.Image{&from, prev} {
+			if known != nil && known.ID == req.ImageID {
+				up.To = *known
+				return up, nil
+			}
+		}
+		if req.Tag == "" {
+			return nil, fmt.Errorf("nothing changed: image %s: %w: it is neither the host's image nor its previous one, and no tag was given to resolve",
+				req.ImageID.Short(), runtime.ErrImageNotFound)
+		}
+	}
 	to, err := s.rt.Resolve(ctx, s.cfg.Repo, req.Tag, s.cfg.Pull)
 	if err != nil {
 		return nil, fmt.Errorf("nothing changed: %w", err)
+	}
+	if req.ImageID != "" && to.ID != req.ImageID {
+		return nil, fmt.Errorf("nothing changed: %w: %s resolves to %s on this host, not to the pinned %s",
+			runtime.ErrImageNotFound, to.Ref, to.ID.Short(), req.ImageID.Short())
 	}
 	up.To = to
 	return up, nil
