@@ -51,3 +51,13 @@ func (p *Progress) Follow(ctx context.Context, fn func(api.Event)) error {
 		}
 	}
 }
+
+// last returns the final event once the upgrade ended.
+func (p *Progress) last() (api.Event, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done || len(p.events) == 0 {
+		return api.Event{}, false
+	}
+	return p.events[len(p.events)-1], true
+}
