@@ -1,0 +1,235 @@
+package rollout
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/fleet"
+	"github.com/checkfleet/checkfleet/internal/store"
+)
+
+// ErrInvalid is wrapped by the errors for a request that is wrong as
+// asked (no tag, no message for canary or production, a forced host not
+// in the ring, ...): nothing changed.
+var ErrInvalid = errors.New("invalid request")
+
+// ErrForbidden is wrapped by the error for a host token used for another
+// host.
+var ErrForbidden = errors.New("forbidden")
+
+// ErrNotRunning is returned by a rollout asked of a driver whose Run has
+// not started or has ended.
+var ErrNotRunning = errors.New("the rollout driver is not running")
+
+// Store is what the driver keeps and reads: the fleet, and the results it
+// judges worker versions by.
+type Store interface {
+	store.Fleet
+	ListResults(ctx context.Context, q store.ResultQuery) ([]check.Result, string, error)
+}
+
+// Config is how rollouts run.
+type Config struct {
+	// Parallel is the share of a ring that upgrades at once
+	// (fleet.DefaultParallel when 0).
+	Parallel float64
+	// TurnTTL is how long a turn lasts unless renewed.
+	TurnTTL time.Duration
+	// LostAfter is how long a host may go without a heartbeat before it is
+	// lost (fleet.DefaultLostAfter when 0).
+	LostAfter time.Duration
+	// LostTimeout is how long a rollout waits for a lost host before it
+	// moves on past it (recorded lost); 0 waits until the host comes back
+	// or is forced.
+	LostTimeout time.Duration
+	// HealthyTimeout is how long a production rollout waits for every
+	// production host to be healthy before it fails.
+	HealthyTimeout time.Duration
+	// Watch is how long a canary or partial wave is judged after it
+	// converged before it succeeds.
+	Watch time.Duration
+	// JudgeEvery is how often the results are judged during a wave.
+	JudgeEvery time.Duration
+	// Thresholds are when a new worker version regressed.
+	Thresholds fleet.Thresholds
+	// Tick is how often a rollout looks at its ring.
+	Tick time.Duration
+	// Webhooks are told of every rollout that is not silent.
+	Webhooks []Webhook
+	// ResultsCap bounds the results read per judgement.
+	ResultsCap int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Parallel:       fleet.DefaultParallel,
+		TurnTTL:        2 * time.Minute,
+		LostAfter:      fleet.DefaultLostAfter,
+		LostTimeout:    5 * time.Minute,
+		HealthyTimeout: 10 * time.Minute,
+		Watch:          5 * time.Minute,
+		JudgeEvery:     15 * time.Second,
+		Thresholds:     fleet.DefaultThresholds(),
+		Tick:           time.Second,
+		ResultsCap:     20000,
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if !(c.Parallel > 0 && c.Parallel <= 1) {
+		errs = append(errs, fmt.Errorf("fleet parallel %v: want a share above 0 and at most 1", c.Parallel))
+	}
+	if c.TurnTTL <= 0 || c.Tick <= 0 || c.JudgeEvery <= 0 {
+		errs = append(errs, fmt.Errorf("fleet: turn ttl %v, tick %v and judge interval %v must be positive", c.TurnTTL, c.Tick, c.JudgeEvery))
+	}
+	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 {
+		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout and watch must not be negative"))
+	}
+	if c.ResultsCap < 1 {
+		errs = append(errs, fmt.Errorf("fleet: results cap %d is below 1", c.ResultsCap))
+	}
+	if err := c.Thresholds.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, w := range c.Webhooks {
+		if err := w.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Driver runs rollouts and answers the hosts. It is safe for concurrent
+// use.
+type Driver struct {
+	cfg     Config
+	st      Store
+	now     func() time.Time
+	log     zerolog.Logger
+	metrics *metrics
+	hc      *http.Client
+
+	mu     sync.Mutex
+	ctx    context.Context // Run's, nil outside it
+	runs   map[string]*run // by rollout id, while running
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// New returns a driver keeping its state in st. now nil means time.Now.
+func New(cfg Config, st Store, now func() time.Time, log zerolog.Logger, reg prometheus.Registerer) (*Driver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, errors.New("rollout: store is required")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{cfg: cfg, st: st, now: now, log: log, metrics: m, hc: &http.Client{Timeout: 10 * time.Second}, runs: map[string]*run{}}, nil
+}
+
+// Run makes the driver take rollouts until ctx ends, then pauses the ones
+// running and returns once they are recorded. At start it pauses the
+// rollouts a previous control plane left running.
+func (d *Driver) Run(ctx context.Context) error {
+	if err := d.pauseOrphans(ctx); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.wg.Wait()
+	return nil
+}
+
+// pauseOrphans pauses the rollouts recorded as running: no driver runs
+// them (the control plane stopped mid-way).
+func (d *Driver) pauseOrphans(ctx context.Context) error {
+	rs, err := d.st.Rollouts(ctx, "", 500)
+	if err != nil {
+		return fmt.Errorf("read the rollout history: %w", err)
+	}
+	for _, r := range rs {
+		if r.Outcome != fleet.Running {
+			continue
+		}
+		r = r.Finish(fleet.Paused, "the control plane stopped mid-rollout; "+nextSteps(r), d.now())
+		if err := d.st.UpdateRollout(ctx, r); err != nil {
+			return fmt.Errorf("pause rollout %s: %w", r.ID, err)
+		}
+		d.log.Warn().Str("rollout", r.ID).Str("ring", string(r.Ring)).Msg("fleet: rollout left running by a stopped control plane paused")
+	}
+	return nil
+}
+
+// start runs r on a goroutine the driver owns.
+func (d *Driver) start(r *run) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || d.closed {
+		return ErrNotRunning
+	}
+	d.runs[r.id] = r
+	ctx := d.ctx
+	d.wg.Go(func() {
+		d.execute(ctx, r)
+		d.mu.Lock()
+		delete(d.runs, r.id)
+		d.mu.Unlock()
+	})
+	return nil
+}
+
+// active returns the running rollout id, or nil.
+func (d *Driver) active(id string) *run {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.runs[id]
+}
+
+// activeOn returns the rollout running on ring, or nil.
+func (d *Driver) activeOn(ring fleet.Ring) *run {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.runs {
+		if r.ring == ring {
+			return r
+		}
+	}
+	return nil
+}
+
+func (d *Driver) lostAfter() time.Duration {
+	if d.cfg.LostAfter <= 0 {
+		return fleet.DefaultLostAfter
+	}
+	return d.cfg.LostAfter
+}
+
+// newRolloutID names a rollout: r-<time>-<random>.
+func newRolloutID(now time.Time) string {
+	return "r-" + now.UTC().Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:6])
+}

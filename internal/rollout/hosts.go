@@ -1,0 +1,205 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/checkfleet/checkfleet/internal/fleet"
+	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
+	"github.com/checkfleet/checkfleet/internal/store"
+)
+
+// ErrImageMismatch is wrapped by a turn refused because the host resolved
+// the ring's tag to another image id than the one pinned.
+var ErrImageMismatch = errors.New("image mismatch")
+
+// Register records a host's registration with its token.
+func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token string) (fleet.Host, error) {
+	ring, err := fleet.ParseRing(reg.Ring)
+	if err != nil {
+		return fleet.Host{}, fmt.Errorf("host %s: %w", reg.ID, err)
+	}
+	h := fleet.Host{ID: reg.ID, Ring: ring, Labels: reg.Labels, Locations: reg.Locations}
+	if err := h.Validate(); err != nil {
+		return fleet.Host{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	out, err := d.st.RegisterHost(ctx, h, token, d.now())
+	if err != nil {
+		return out, fmt.Errorf("register host %s: %w", h.ID, err)
+	}
+	d.log.Info().Str("host", h.ID).Str("ring", string(ring)).Strs("locations", h.Locations).Msg("fleet: host registered")
+	return out, nil
+}
+
+// Authenticate returns host id when token is its token, else an error
+// wrapping store.ErrUnauthorized.
+func (d *Driver) Authenticate(ctx context.Context, id, token string) (fleet.Host, error) {
+	return d.st.AuthenticateHost(ctx, id, token)
+}
+
+// Heartbeat records host h's state and returns what it should run.
+func (d *Driver) Heartbeat(ctx context.Context, h fleet.Host, s fleet.HostState) (fleetapi.Desired, error) {
+	if err := s.Validate(); err != nil {
+		return fleetapi.Desired{}, fmt.Errorf("heartbeat of host %s: %w: %w", h.ID, ErrInvalid, err)
+	}
+	if err := d.st.Heartbeat(ctx, h.ID, s, d.now()); err != nil {
+		return fleetapi.Desired{}, fmt.Errorf("heartbeat of host %s: %w", h.ID, err)
+	}
+	d.metrics.heartbeats.Inc()
+	h.State = s
+	return d.Desired(ctx, h)
+}
+
+// Desired says what host h (as last heard from) should run.
+func (d *Driver) Desired(ctx context.Context, h fleet.Host) (fleetapi.Desired, error) {
+	rel, err := d.st.Release(ctx, h.Ring)
+	if err != nil {
+		return fleetapi.Desired{}, fmt.Errorf("read the release of ring %s: %w", h.Ring, err)
+	}
+	var ids []string
+	if rel.IsSet() && rel.Percent < 100 {
+		hosts, err := d.st.Hosts(ctx, h.Ring)
+		if err != nil {
+			return fleetapi.Desired{}, fmt.Errorf("read the hosts of ring %s: %w", h.Ring, err)
+		}
+		for _, o := range hosts {
+			ids = append(ids, o.ID)
+		}
+	}
+	img, set := fleet.Desired(rel, ids, h.ID)
+	paused, _, err := d.paused(ctx, h.Ring)
+	if err != nil {
+		return fleetapi.Desired{}, err
+	}
+	return fleetapi.Desired{
+		Ring: string(h.Ring), Set: set, Image: fleetapi.ImageOf(img), Move: set && !h.State.Runs(img),
+		Version: rel.Version, RolloutID: rel.RolloutID, Paused: paused,
+	}, nil
+}
+
+// HoldTurn asks for an upgrade turn of host h moving to `to`, or renews
+// the one it holds. The first host naming an id for the ring's unresolved
+// tag pins it; another id is refused (ErrImageMismatch). While a paused
+// rollout holds the ring, only turns already held are renewed.
+func (d *Driver) HoldTurn(ctx context.Context, h fleet.Host, to fleet.Image) (fleetapi.Turn, error) {
+	now := d.now()
+	rel, err := d.pin(ctx, h.Ring, to)
+	if err != nil {
+		return fleetapi.Turn{}, err
+	}
+	hosts, err := d.st.Hosts(ctx, h.Ring)
+	if err != nil {
+		return fleetapi.Turn{}, fmt.Errorf("read the hosts of ring %s: %w", h.Ring, err)
+	}
+	ids := make([]string, len(hosts))
+	for i, o := range hosts {
+		ids[i] = o.ID
+	}
+	img, _ := fleet.Desired(rel, ids, h.ID)
+	paused, id, err := d.paused(ctx, h.Ring)
+	if err != nil {
+		return fleetapi.Turn{}, err
+	}
+	if paused {
+		turns, err := d.st.Turns(ctx, h.Ring)
+		if err != nil {
+			return fleetapi.Turn{}, fmt.Errorf("read the turns of ring %s: %w", h.Ring, err)
+		}
+		if !slices.ContainsFunc(turns, func(t fleet.Turn) bool { return t.HostID == h.ID && !t.Expired(now) }) {
+			d.metrics.turns.WithLabelValues("false").Inc()
+			return fleetapi.Turn{Image: fleetapi.ImageOf(img), Reason: fmt.Sprintf("rollout %s of ring %s is paused", id, h.Ring)}, nil
+		}
+	}
+	dec, err := d.st.HoldTurn(ctx, h.ID, fleet.TurnRules{Max: fleet.MaxParallel(len(hosts), d.cfg.Parallel), TTL: d.cfg.TurnTTL, LostAfter: d.lostAfter()}, now)
+	if err != nil {
+		return fleetapi.Turn{}, fmt.Errorf("turn of host %s: %w", h.ID, err)
+	}
+	d.metrics.turns.WithLabelValues(fmt.Sprint(dec.Granted)).Inc()
+	t := fleetapi.Turn{Granted: dec.Granted, Reason: dec.Reason, Image: fleetapi.ImageOf(img)}
+	if dec.Granted {
+		exp := dec.Turn.ExpiresAt
+		t.ExpiresAt = &exp
+	}
+	return t, nil
+}
+
+// FreeTurn gives up host h's turn.
+func (d *Driver) FreeTurn(ctx context.Context, h fleet.Host) error {
+	return d.st.FreeTurn(ctx, h.ID)
+}
+
+// ReportOutcome records how host h's upgrade ended, frees its turn and
+// tells the rollout running on its ring.
+func (d *Driver) ReportOutcome(ctx context.Context, h fleet.Host, o fleetapi.Outcome) error {
+	if o.To.Tag == "" && o.To.ID == "" {
+		return fmt.Errorf("outcome of host %s: %w: no image (to)", h.ID, ErrInvalid)
+	}
+	if err := d.st.FreeTurn(ctx, h.ID); err != nil {
+		return fmt.Errorf("free the turn of host %s: %w", h.ID, err)
+	}
+	ev := d.log.Info()
+	if !o.OK {
+		ev = d.log.Warn()
+	}
+	ev.Str("host", h.ID).Str("ring", string(h.Ring)).Str("image", o.To.Fleet().String()).Bool("ok", o.OK).Str("reason", o.Reason).Msg("fleet: host upgrade ended")
+	if r := d.activeOn(h.Ring); r != nil && !o.OK {
+		r.report(h.ID, o)
+	}
+	return nil
+}
+
+// pin returns ring's release with its image pinned to to.ID when to names
+// the ring's unresolved tag.
+func (d *Driver) pin(ctx context.Context, ring fleet.Ring, to fleet.Image) (fleet.Release, error) {
+	for range 3 {
+		rel, err := d.st.Release(ctx, ring)
+		if err != nil {
+			return rel, fmt.Errorf("read the release of ring %s: %w", ring, err)
+		}
+		if !rel.IsSet() || to.ID == "" || to.Tag != rel.Image.Tag {
+			return rel, nil
+		}
+		if rel.Image.ID != "" {
+			if rel.Image.ID != to.ID {
+				return rel, fmt.Errorf("%w: ring %s runs %s, pinned to %s; this host resolved the tag to %s (the tag moved, or another build carries it)",
+					ErrImageMismatch, ring, rel.Image.Tag, rel.Image.ID, to.ID)
+			}
+			return rel, nil
+		}
+		next, err := rel.Resolve(to.ID, d.now())
+		if err != nil {
+			return rel, err
+		}
+		out, err := d.st.SetRelease(ctx, next, rel.Version)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return rel, fmt.Errorf("pin ring %s to %s: %w", ring, to.ID, err)
+		}
+		d.log.Info().Str("ring", string(ring)).Str("image", out.Image.String()).Msg("fleet: tag pinned")
+		return out, nil
+	}
+	return fleet.Release{}, fmt.Errorf("pin ring %s to %s: %w: lost three races", ring, to.ID, store.ErrConflict)
+}
+
+// paused reports whether ring is held by a paused rollout, and which.
+func (d *Driver) paused(ctx context.Context, ring fleet.Ring) (bool, string, error) {
+	l, err := d.st.Lock(ctx, ring)
+	if err != nil {
+		return false, "", fmt.Errorf("read the lock of ring %s: %w", ring, err)
+	}
+	if l.IsZero() || d.active(l.ID) != nil {
+		return false, "", nil
+	}
+	rec, err := d.st.Rollout(ctx, l.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("read rollout %s: %w", l.ID, err)
+	}
+	return rec.Outcome == fleet.Paused, rec.ID, nil
+}
