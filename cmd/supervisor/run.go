@@ -8,14 +8,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/checkfleet/checkfleet/internal/cli"
+	"github.com/checkfleet/checkfleet/internal/fleet"
+	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/runtime/docker"
 	"github.com/checkfleet/checkfleet/internal/runtime/process"
@@ -35,6 +40,11 @@ type runConfig struct {
 	jobsQueues, allowNet    cli.StringsFlag
 	workerEnv               cli.StringsFlag
 	log                     *telemetry.LogConfig
+
+	// The fleet: without --control-url the supervisor takes no part in it.
+	controlURL, hostToken, ring string
+	labels, locations           cli.StringsFlag
+	agent                       supervisor.AgentConfig
 }
 
 func runCommand(stderr io.Writer) *ffcli.Command {
@@ -67,6 +77,12 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&s.Worker.MaxCheckTimeout, "worker-max-check-timeout", 0, "workers' --max-check-timeout (0: the worker's default, 4m)")
 	fs.DurationVar(&s.Worker.PollWait, "poll-wait", 0, "workers' --poll-wait (0: the worker's default, 20s)")
 	fs.Var(&c.allowNet, "allow-net", "workers' --allow-net (repeatable)")
+	fs.StringVar(&c.controlURL, "control-url", "", "control plane to register this host with and take fleet rollouts from (none: no fleet)")
+	fs.StringVar(&c.hostToken, "host-token", "", "this host's token for the control plane's fleet API")
+	fs.StringVar(&c.ring, "ring", "", "the host's ring: dev, canary or production (with --control-url)")
+	fs.Var(&c.labels, "label", "KEY=VALUE registered with the host, e.g. zone=eu-west-1a (repeatable)")
+	fs.Var(&c.locations, "location", "check location the workers serve (repeatable; default: from --jobs-queue names)")
+	fs.DurationVar(&c.agent.Interval, "heartbeat", supervisor.DefaultHeartbeat, "how often the host heartbeats to the control plane")
 	c.log = telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
 		Name:       "run",
@@ -76,6 +92,9 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 			"any that dies, and serves the control API that `supervisor upgrade`, `rollback` and `status` use.\n" +
 			"With --runtime process the workers are processes: --image /path/worker and tag T run the\n" +
 			"executable /path/worker-T. SIGTERM drains every worker in parallel, then exits.\n" +
+			"With --control-url, --host-token and --ring the host registers with the control plane (id: --name),\n" +
+			"heartbeats every --heartbeat, and upgrades itself when its ring's release pointer says so;\n" +
+			"a control plane that does not answer pauses fleet moves, never the workers.\n" +
 			"Every flag can also be set as CHECKFLEET_<FLAG>.",
 		FlagSet: fs,
 		Options: cli.Options(),
@@ -105,10 +124,56 @@ func (c *runConfig) complete() error {
 		errs = append(errs, errors.New("--socket is required"))
 	}
 	c.sup.Worker.JobsQueues, c.sup.Worker.AllowNet, c.sup.Worker.Env = c.jobsQueues, c.allowNet, c.workerEnv
+	if err := c.completeFleet(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	return c.sup.Validate()
+}
+
+// completeFleet fills the agent's configuration when --control-url is set,
+// and refuses fleet flags without it.
+func (c *runConfig) completeFleet() error {
+	if c.controlURL == "" {
+		if c.ring != "" || c.hostToken != "" {
+			return errors.New("--ring and --host-token need --control-url")
+		}
+		return nil
+	}
+	var errs []error
+	if u, err := url.Parse(c.controlURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--control-url %q: want http(s)://host:port", c.controlURL))
+	}
+	if c.hostToken == "" {
+		errs = append(errs, errors.New("--host-token is required with --control-url"))
+	}
+	ring, err := fleet.ParseRing(c.ring)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--ring: %w", err))
+	}
+	c.agent.HostID, c.agent.Ring, c.agent.Locations = c.sup.Name, ring, c.locations
+	if len(c.agent.Locations) == 0 {
+		c.agent.Locations = supervisor.QueueLocations(c.jobsQueues)
+	}
+	for _, kv := range c.labels {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			errs = append(errs, fmt.Errorf("--label %q: want KEY=VALUE", kv))
+			continue
+		}
+		if c.agent.Labels == nil {
+			c.agent.Labels = map[string]string{}
+		}
+		c.agent.Labels[k] = v
+	}
+	if err == nil {
+		if err := c.agent.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
@@ -154,7 +219,21 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	log.Info().Str("socket", c.socket).Str("listen", "http://"+mln.Addr().String()).Str("runtime", c.runtime).
 		Msg("control socket and health server up")
 
+	var agents sync.WaitGroup
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	if c.controlURL != "" {
+		cp := fleetapi.NewHostClient(c.controlURL, c.agent.HostID, c.hostToken, &http.Client{Timeout: 15 * time.Second})
+		agent, err := supervisor.NewAgent(c.agent, sup, cp, log)
+		if err != nil {
+			return err
+		}
+		agents.Go(func() { _ = agent.Run(agentCtx) })
+		log.Info().Str("control_url", c.controlURL).Str("ring", string(c.agent.Ring)).Msg("fleet agent started")
+	}
 	runErr := sup.Run(ctx)
+	stopAgent()
+	agents.Wait()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
