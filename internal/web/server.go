@@ -38,6 +38,9 @@ type Config struct {
 	// It returns ErrUnknownCheck for a check id it does not run. Nil
 	// disables run-now.
 	Enqueue func(ctx context.Context, checkID string) (runIDs []string, err error)
+	// Fleet serves /api/v1/fleet and the status page's fleet view; nil
+	// answers 404 there and leaves the view out.
+	Fleet Fleet
 	// Token is the bearer token that endpoints which change something
 	// require. Empty disables them (403).
 	Token string
@@ -124,6 +127,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/results/{run_id}", s.apiResult)
 	api.HandleFunc("GET /api/v1/results/{run_id}/screenshot.jpg", s.apiScreenshot)
 	api.HandleFunc("GET /api/v1/status", s.apiStatus)
+	s.fleetRoutes(api)
 	api.HandleFunc(apiNotFoundPattern, s.apiNotFound)
 	s.api = api
 	mux.Handle("/api/", api)
@@ -139,7 +143,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 // path exists for other methods, 404 otherwise.
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.api.Handler(probe); pattern != apiNotFoundPattern {
