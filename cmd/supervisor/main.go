@@ -25,6 +25,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			upgradeCommand(stdout, stderr, false),
 			upgradeCommand(stdout, stderr, true),
 			statusCommand(stdout),
+			fleetCommand(stdout, stderr),
 			cli.VersionCommand("supervisor", stdout),
 		},
 	}
