@@ -53,12 +53,12 @@ func TestCommandLineErrors(t *testing.T) {
 		"fleet status with a bad url and output": {args: []string{"fleet", "status", "--output", "yaml"}, env: map[string]string{"CHECKFLEET_CONTROL_URL": "localhost:8080"},
 			code: 1, want: []string{`--output "yaml"`, `--control-url "localhost:8080"`}},
 		"fleet history of an unknown ring": {args: []string{"fleet", "history", "--ring", "qa"}, code: 1, want: []string{`unknown ring "qa"`}},
-		"status without a supervisor":  {args: []string{"status", "--socket", sock}, code: 1, want: []string{"no supervisor answers on " + sock}},
-		"upgrade without a tag":        {args: []string{"upgrade", "--socket", sock}, code: 1, want: []string{"--tag is required"}},
-		"upgrade without a supervisor": {args: []string{"upgrade", "--tag", "v2", "--socket", sock}, code: 1, want: []string{"no supervisor answers"}},
-		"rollback with a bad output":   {args: []string{"rollback", "--socket", sock, "--output", "yaml"}, code: 1, want: []string{`--output "yaml"`}},
-		"unknown subcommand":           {args: []string{"restart"}, code: 1, want: []string{`unknown subcommand "restart"`}},
-		"positional arguments to run":  {args: []string{"run", "extra"}, code: 1, want: []string{"unexpected arguments"}},
+		"status without a supervisor":      {args: []string{"status", "--socket", sock}, code: 1, want: []string{"no supervisor answers on " + sock}},
+		"upgrade without a tag":            {args: []string{"upgrade", "--socket", sock}, code: 1, want: []string{"--tag is required"}},
+		"upgrade without a supervisor":     {args: []string{"upgrade", "--tag", "v2", "--socket", sock}, code: 1, want: []string{"no supervisor answers"}},
+		"rollback with a bad output":       {args: []string{"rollback", "--socket", sock, "--output", "yaml"}, code: 1, want: []string{`--output "yaml"`}},
+		"unknown subcommand":               {args: []string{"restart"}, code: 1, want: []string{`unknown subcommand "restart"`}},
+		"positional arguments to run":      {args: []string{"run", "extra"}, code: 1, want: []string{"unexpected arguments"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			for k, v := range tc.env {

@@ -60,8 +60,8 @@ func TestFleetRenderGolden(t *testing.T) {
 		{Ring: "canary", Release: fleetapi.Release{Ring: "canary", Image: v2, Previous: v1, Percent: 100, Version: 3},
 			Versions: []fleetapi.VersionCount{{Image: v2, Hosts: []string{"c01"}}}, Hosts: []fleetapi.Host{host("c01", v2, true)}},
 		{Ring: "production", Release: fleetapi.Release{Ring: "production", Image: v2, Previous: v1, Percent: 25, Version: 7},
-			Lock: &fleetapi.Lock{Ring: "production", ID: r.ID, Holder: "ana@laptop", Message: "faster TLS handshakes", Since: t0.Add(-90 * time.Second)},
-			Rollout: &fleetapi.Progress{Rollout: r, Total: 2, Done: hosts[:1], Upgrading: hosts[1:2]},
+			Lock:     &fleetapi.Lock{Ring: "production", ID: r.ID, Holder: "ana@laptop", Message: "faster TLS handshakes", Since: t0.Add(-90 * time.Second)},
+			Rollout:  &fleetapi.Progress{Rollout: r, Total: 2, Done: hosts[:1], Upgrading: hosts[1:2]},
 			Versions: []fleetapi.VersionCount{{Image: v2, Hosts: []string{"h01", "h02"}}, {Image: v1, Hosts: []string{"h02", "h03", "h07"}}},
 			Hosts:    []fleetapi.Host{host("h01", v2, true), up, host("h03", v1, false), lost}},
 	}}
