@@ -20,16 +20,13 @@ import (
 
 // ErrInvalid is wrapped by the errors for a request that is wrong as
 // asked (no tag, no message for canary or production, a forced host not
-// in the ring, ...): nothing changed.
-var ErrInvalid = errors.New("invalid request")
-
-// ErrForbidden is wrapped by the error for a host token used for another
-// host.
-var ErrForbidden = errors.New("forbidden")
+// in the ring, ...): nothing changed. It is store.ErrInvalid, so callers
+// tell one kind of bad input.
+var ErrInvalid = store.ErrInvalid
 
 // ErrNotRunning is returned by a rollout asked of a driver whose Run has
-// not started or has ended.
-var ErrNotRunning = errors.New("the rollout driver is not running")
+// not started or has ended; it wraps store.ErrUnavailable.
+var ErrNotRunning = fmt.Errorf("the rollout driver is not running: %w", store.ErrUnavailable)
 
 // Store is what the driver keeps and reads: the fleet, and the results it
 // judges worker versions by.

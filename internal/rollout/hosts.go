@@ -12,8 +12,9 @@ import (
 )
 
 // ErrImageMismatch is wrapped by a turn refused because the host resolved
-// the ring's tag to another image id than the one pinned.
-var ErrImageMismatch = errors.New("image mismatch")
+// the ring's tag to another image id than the one pinned; it wraps
+// store.ErrConflict.
+var ErrImageMismatch = fmt.Errorf("image mismatch: %w", store.ErrConflict)
 
 // Register records a host's registration with its token.
 func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token string) (fleet.Host, error) {

@@ -258,8 +258,8 @@ func (d *Driver) step(ctx context.Context, r *run, w *wave) (outcome fleet.Outco
 	for i, h := range hosts {
 		ids[i] = h.ID
 	}
-	p := progressOf(rec)
-	p.Phase = w.phase
+	p := progressOf(fleet.Rollout{Outcome: fleet.Running})
+	p.Rollout, p.Phase = fleetapi.RolloutOf(rec), w.phase
 	var failed []string
 	pending := 0
 	for _, h := range hosts {
@@ -312,6 +312,7 @@ func (d *Driver) step(ctx context.Context, r *run, w *wave) (outcome fleet.Outco
 			d.log.Info().Str("rollout", rec.ID).Str("host", h.ID).Str("result", string(res)).Str("reason", why).Msg("fleet: host outcome")
 		}
 	}
+	p.Rollout = fleetapi.RolloutOf(rec)
 	r.mu.Lock()
 	r.rec = rec
 	r.mu.Unlock()

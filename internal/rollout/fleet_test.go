@@ -1,0 +1,444 @@
+package rollout_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/fleet"
+	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
+	"github.com/checkfleet/checkfleet/internal/rollout"
+	"github.com/checkfleet/checkfleet/internal/store"
+	"github.com/checkfleet/checkfleet/internal/store/postgres"
+	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
+	"github.com/checkfleet/checkfleet/internal/store/sqlite"
+	"github.com/checkfleet/checkfleet/internal/testenv"
+	"github.com/checkfleet/checkfleet/internal/web"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const operatorToken = "operator-secret"
+
+// stores runs fn against a fresh SQLite store and a fresh PostgreSQL one.
+func stores(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fleet.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), pgtest.Start(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+}
+
+// controlPlane is a driver behind the real HTTP API on loopback.
+type controlPlane struct {
+	url    string
+	st     store.Store
+	driver *rollout.Driver
+	op     *fleetapi.Client
+	hooks  *hookInbox
+}
+
+func startControlPlane(t *testing.T, st store.Store, tune func(*rollout.Config)) *controlPlane {
+	t.Helper()
+	hooks := &hookInbox{}
+	hookSrv := httptest.NewServer(hooks)
+	t.Cleanup(hookSrv.Close)
+	cfg := rollout.DefaultConfig()
+	cfg.Tick, cfg.JudgeEvery = 10*time.Millisecond, 20*time.Millisecond
+	cfg.LostAfter, cfg.LostTimeout, cfg.HealthyTimeout, cfg.Watch = 500*time.Millisecond, time.Second, 10*time.Second, 0
+	cfg.TurnTTL = 5 * time.Second
+	cfg.Webhooks = []rollout.Webhook{{Kind: rollout.WebhookJSON, URL: hookSrv.URL + "/json"}, {Kind: rollout.WebhookSlack, URL: hookSrv.URL + "/slack"}}
+	if tune != nil {
+		tune(&cfg)
+	}
+	reg := prometheus.NewRegistry()
+	d, err := rollout.New(cfg, st, nil, zerolog.Nop(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{
+		Results: st, Checks: func() []check.Check { return nil }, Token: operatorToken, Fleet: d,
+		Log: zerolog.Nop(), Metrics: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := d.Run(ctx); err != nil {
+			t.Errorf("driver: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait(); hs.Close() })
+	testenv.Eventually(t, 5*time.Second, "the driver runs", func() bool {
+		_, err := d.Deploy(context.Background(), fleetapi.DeployRequest{})
+		return !errors.Is(err, rollout.ErrNotRunning)
+	})
+	return &controlPlane{url: hs.URL, st: st, driver: d, op: fleetapi.NewClient(hs.URL, operatorToken, nil), hooks: hooks}
+}
+
+// hookInbox records the webhooks it is sent.
+type hookInbox struct {
+	mu    sync.Mutex
+	paths []string
+	texts []string
+}
+
+func (h *hookInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	h.mu.Lock()
+	h.paths = append(h.paths, r.URL.Path)
+	h.texts = append(h.texts, b.String())
+	h.mu.Unlock()
+}
+
+func (h *hookInbox) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.paths)
+}
+
+// fakeHost is a supervisor reduced to its conversation with the control
+// plane: it heartbeats, and when told to move it takes a turn, "upgrades"
+// its slots over a few heartbeats, reports and frees the turn.
+type fakeHost struct {
+	id, ring string
+	c        *fleetapi.Client
+	// broken tags resolve to nothing on this host.
+	broken map[string]bool
+
+	mu    sync.Mutex
+	image fleetapi.Image
+	dead  bool
+}
+
+func newFakeHost(cp *controlPlane, id, ring string, image fleetapi.Image) *fakeHost {
+	return &fakeHost{id: id, ring: ring, c: fleetapi.NewHostClient(cp.url, id, "token-"+id, nil), image: image, broken: map[string]bool{}}
+}
+
+func (h *fakeHost) current() fleetapi.Image {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.image
+}
+
+func (h *fakeHost) kill() {
+	h.mu.Lock()
+	h.dead = true
+	h.mu.Unlock()
+}
+
+func (h *fakeHost) state(img fleetapi.Image, upgrading bool) fleetapi.HostState {
+	s := fleetapi.HostState{Upgrading: upgrading, JobSchemas: []int{1, 2}}
+	for i := range 2 {
+		s.Slots = append(s.Slots, fleetapi.SlotState{Slot: i, Image: img, WorkerVersion: img.Tag, Ready: true})
+	}
+	return s
+}
+
+// run heartbeats until ctx ends or the host is killed.
+func (h *fakeHost) run(ctx context.Context, t *testing.T) {
+	if _, err := h.c.Register(ctx, fleetapi.Registration{ID: h.id, Ring: h.ring, Locations: []string{"eu-west-1"}}); err != nil {
+		t.Errorf("register %s: %v", h.id, err)
+		return
+	}
+	tick := time.NewTicker(15 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		dead, img := h.dead, h.image
+		h.mu.Unlock()
+		if dead {
+			return
+		}
+		d, err := h.c.Heartbeat(ctx, h.id, h.state(img, false))
+		if err != nil || !d.Move || d.Paused {
+			continue
+		}
+		to := d.Image
+		if h.broken[to.Tag] {
+			turn, err := h.c.HoldTurn(ctx, h.id, fleetapi.TurnRequest{To: fleetapi.Image{Tag: to.Tag}})
+			if err == nil && turn.Granted {
+				_ = h.c.ReportOutcome(ctx, h.id, fleetapi.Outcome{To: to, Reason: "pull " + to.Tag + ": manifest unknown"})
+			}
+			continue
+		}
+		if to.ID == "" {
+			to.ID = "sha256:" + to.Tag
+		}
+		turn, err := h.c.HoldTurn(ctx, h.id, fleetapi.TurnRequest{To: to})
+		if err != nil || !turn.Granted {
+			continue
+		}
+		for range 3 { // an upgrade spans a few heartbeats
+			if _, err := h.c.Heartbeat(ctx, h.id, h.state(img, true)); err != nil {
+				break
+			}
+		}
+		h.mu.Lock()
+		h.image = turn.Image
+		if h.image.ID == "" {
+			h.image.ID = to.ID
+		}
+		img = h.image
+		h.mu.Unlock()
+		_, _ = h.c.Heartbeat(ctx, h.id, h.state(img, false))
+		_ = h.c.ReportOutcome(ctx, h.id, fleetapi.Outcome{To: img, OK: true})
+	}
+}
+
+// fleetOf starts n hosts of ring named prefix-1..n on image.
+func fleetOf(t *testing.T, cp *controlPlane, ring, prefix string, n int, image fleetapi.Image) []*fakeHost {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var hosts []*fakeHost
+	for i := 1; i <= n; i++ {
+		h := newFakeHost(cp, fmt.Sprintf("%s-%d", prefix, i), ring, image)
+		hosts = append(hosts, h)
+		wg.Go(func() { h.run(ctx, t) })
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	testenv.Eventually(t, 10*time.Second, "every host heartbeats", func() bool {
+		st, err := cp.op.Status(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, r := range st.Rings {
+			if r.Ring == ring {
+				healthy := 0
+				for _, h := range r.Hosts {
+					if h.Healthy && strings.HasPrefix(h.ID, prefix+"-") {
+						healthy++
+					}
+				}
+				return healthy == n
+			}
+		}
+		return false
+	})
+	return hosts
+}
+
+// watch follows rollout ro to its end through the API.
+func watch(t *testing.T, cp *controlPlane, ro fleetapi.Rollout) fleetapi.Progress {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := cp.op.Watch(ctx, ro.ID, nil)
+	if err != nil {
+		t.Fatalf("watch rollout %s: %v", ro.ID, err)
+	}
+	return p
+}
+
+func tags(hosts []*fakeHost) string {
+	var out []string
+	for _, h := range hosts {
+		out = append(out, h.id+"="+h.current().Tag)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestRolloutCanaryWavesUnifyRollback(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		cp := startControlPlane(t, st, nil)
+		ctx := context.Background()
+		v1 := fleetapi.Image{Tag: "v1", ID: "sha256:v1"}
+		canary := fleetOf(t, cp, "canary", "c", 2, v1)
+		prod := fleetOf(t, cp, "production", "p", 8, v1)
+
+		// The pointers start at v1 (a first deploy asks nothing of hosts
+		// already on it).
+		for _, ring := range []string{"canary", "production"} {
+			ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: ring, Tag: "v1", Message: "baseline", Who: "ann"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" {
+				t.Fatalf("baseline %s: %+v", ring, p.Rollout)
+			}
+		}
+
+		ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v2", Message: "new probe", Who: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := watch(t, cp, ro)
+		if p.Rollout.Outcome != "succeeded" || len(p.Done) != 2 || p.Rollout.To.ID != "sha256:v2" {
+			t.Fatalf("canary: %+v", p)
+		}
+		if got := tags(canary) + " " + tags(prod); got != "c-1=v2 c-2=v2 p-1=v1 p-2=v1 p-3=v1 p-4=v1 p-5=v1 p-6=v1 p-7=v1 p-8=v1" {
+			t.Fatalf("after canary: %s", got)
+		}
+
+		for _, step := range []struct {
+			percent int
+			want    string
+		}{
+			{10, "p-1=v2 p-2=v1 p-3=v1 p-4=v1 p-5=v1 p-6=v1 p-7=v1 p-8=v1"},
+			{25, "p-1=v2 p-2=v2 p-3=v1 p-4=v1 p-5=v1 p-6=v1 p-7=v1 p-8=v1"},
+		} {
+			ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "production", Tag: "v2", Percent: step.percent, Message: "wave", Who: "ann"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" {
+				t.Fatalf("%d%%: %+v", step.percent, p)
+			}
+			if got := tags(prod); got != step.want {
+				t.Fatalf("after %d%%: %s, want %s", step.percent, got, step.want)
+			}
+		}
+
+		ro, err = cp.op.Unify(ctx, fleetapi.UnifyRequest{Ring: "production", Who: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" || len(p.Done) != 8 {
+			t.Fatalf("unify: %+v", p)
+		}
+		if got := tags(prod); strings.Contains(got, "v1") {
+			t.Fatalf("after unify: %s", got)
+		}
+
+		ro, err = cp.op.Rollback(ctx, fleetapi.RollbackRequest{Ring: "production", Who: "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" {
+			t.Fatalf("rollback: %+v", p)
+		}
+		if got := tags(prod); strings.Contains(got, "v2") {
+			t.Fatalf("after rollback: %s", got)
+		}
+
+		h, err := cp.op.History(ctx, "production", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, r := range h.Rollouts {
+			kinds = append(kinds, fmt.Sprintf("%s %d%% %s by %s", r.Kind, r.Percent, r.Outcome, r.Who))
+		}
+		if got, want := strings.Join(kinds, "; "), "rollback 100% succeeded by bob; unify 100% succeeded by ann; deploy 25% succeeded by ann; deploy 10% succeeded by ann; deploy 100% succeeded by ann"; got != want {
+			t.Errorf("history:\n%s\nwant\n%s", got, want)
+		}
+		if n := cp.hooks.count(); n != 2*7 {
+			t.Errorf("%d webhooks, want two per rollout (14)", n)
+		}
+	})
+}
+
+func TestRolloutRefusalsAndFailures(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		cp := startControlPlane(t, st, nil)
+		ctx := context.Background()
+		v1 := fleetapi.Image{Tag: "v1", ID: "sha256:v1"}
+		hosts := fleetOf(t, cp, "canary", "c", 3, v1)
+		hosts[0].broken["v9"] = true
+
+		// Bad input: clear errors, nothing changed.
+		_, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "staging", Tag: "v2", Message: "x"})
+		if !fleetapi.IsStatus(err, http.StatusBadRequest) || !strings.Contains(err.Error(), "dev, canary or production") {
+			t.Errorf("unknown ring: %v", err)
+		}
+		_, err = cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v2"})
+		if !fleetapi.IsStatus(err, http.StatusBadRequest) || !strings.Contains(err.Error(), "needs a message") {
+			t.Errorf("no message: %v", err)
+		}
+		_, err = fleetapi.NewClient(cp.url, "wrong", nil).Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v2", Message: "x"})
+		if !fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			t.Errorf("wrong operator token: %v", err)
+		}
+		_, err = fleetapi.NewClient(cp.url, "wrong", nil).Desired(ctx, "c-1")
+		if !fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			t.Errorf("wrong host token: %v", err)
+		}
+		_, err = fleetapi.NewHostClient(cp.url, "c-2", "token-c-2", nil).Heartbeat(ctx, "c-1", fleetapi.HostState{})
+		if !fleetapi.IsStatus(err, http.StatusForbidden) {
+			t.Errorf("another host's token: %v", err)
+		}
+		_, err = fleetapi.NewHostClient(cp.url, "x-1", "t", nil).Register(ctx, fleetapi.Registration{ID: "x-1", Ring: "blue"})
+		if !fleetapi.IsStatus(err, http.StatusBadRequest) || !strings.Contains(err.Error(), "dev, canary or production") {
+			t.Errorf("register on an unknown ring: %v", err)
+		}
+		if h, _ := cp.op.History(ctx, "", 0); len(h.Rollouts) != 0 {
+			t.Errorf("bad input recorded rollouts: %+v", h.Rollouts)
+		}
+
+		first, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v1", Message: "baseline", Who: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := watch(t, cp, first); p.Rollout.Outcome != "succeeded" {
+			t.Fatalf("baseline: %+v", p)
+		}
+
+		// A host dies; a deploy waits for it until the lost timeout, then
+		// passes it over, reported lost. Meanwhile a second deploy is
+		// refused, naming the first.
+		hosts[2].kill()
+		ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v2", Message: "with a dead host", Who: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v3", Message: "mine", Who: "bob"})
+		if !errors.Is(err, fleet.ErrLocked) || !strings.Contains(err.Error(), "ann") || !strings.Contains(err.Error(), "with a dead host") {
+			t.Errorf("second deploy: %v, want refused naming ann and her message", err)
+		}
+		p := watch(t, cp, ro)
+		if p.Rollout.Outcome != "succeeded" || len(p.Lost) != 1 || p.Lost[0].Host != "c-3" || len(p.Done) != 2 {
+			t.Fatalf("dead host: %+v", p)
+		}
+
+		// A tag that resolves to nothing on a host: the wave fails there,
+		// stops, and the ring returns to v2.
+		ro, err = cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v9", Message: "broken", Who: "ann", Force: []string{"c-3"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = watch(t, cp, ro)
+		if p.Rollout.Outcome != "failed" || !strings.Contains(p.Rollout.Reason, "c-1") || !strings.Contains(p.Rollout.Reason, "manifest unknown") || !strings.Contains(p.Rollout.Reason, "rolled back to v2") {
+			t.Fatalf("broken tag: %+v", p.Rollout)
+		}
+		testenv.Eventually(t, 10*time.Second, "every live host back on v2", func() bool { return tags(hosts[:2]) == "c-1=v2 c-2=v2" })
+	})
+}
