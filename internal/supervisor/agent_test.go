@@ -123,6 +123,12 @@ func (c *fakeControlPlane) lastBeat() fleetapi.HostState {
 	return c.beats[len(c.beats)-1]
 }
 
+func (c *fakeControlPlane) turnList() []fleetapi.TurnRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.turns)
+}
+
 func (c *fakeControlPlane) outcomeList() []fleetapi.Outcome {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -151,9 +157,11 @@ func TestAgent(t *testing.T) {
 				b := cp.lastBeat()
 				return len(b.Slots) == 5 && b.Fleet().Runs(fleetImageOf(r.v1)) && slices.Equal(b.JobSchemas, []int{1})
 			})
-			if len(cp.regs) != 1 || cp.regs[0].Ring != "canary" || cp.regs[0].ID != "host-a" {
-				t.Fatalf("registrations %+v", cp.regs)
-			}
+			cp.with(func(cp *fakeControlPlane) {
+				if len(cp.regs) != 1 || cp.regs[0].Ring != "canary" || cp.regs[0].ID != "host-a" {
+					t.Fatalf("registrations %+v", cp.regs)
+				}
+			})
 			cp.set("v2")
 			r.waitFor("the outcome of the move to v2", time.Minute, func() bool { return len(cp.outcomeList()) == 1 })
 			if o := cp.outcomeList()[0]; !o.OK || o.To.ID != string(r.v2.ID) {
@@ -176,7 +184,7 @@ func TestAgent(t *testing.T) {
 			cp.with(func(cp *fakeControlPlane) { cp.grant = false })
 			cp.set("v2")
 			time.Sleep(time.Minute) // twelve heartbeats refused: what is tested is that nothing moves
-			if n := len(cp.turns); n < 10 || !r.settledOn(r.v1) || len(cp.outcomeList()) != 0 {
+			if n := len(cp.turnList()); n < 10 || !r.settledOn(r.v1) || len(cp.outcomeList()) != 0 {
 				t.Fatalf("%d turns asked, outcomes %+v: want the host on v1, asking at every heartbeat", n, cp.outcomeList())
 			}
 			cp.with(func(cp *fakeControlPlane) { cp.grant = true })
@@ -187,8 +195,8 @@ func TestAgent(t *testing.T) {
 			r.waitFor("the failure reported", time.Minute, func() bool { return len(cp.outcomeList()) == 1 })
 			time.Sleep(30 * time.Second) // six more heartbeats: what is tested is that none tries again
 			o := cp.outcomeList()
-			if len(o) != 1 || o[0].OK || !strings.Contains(o[0].Reason, "v9") || len(cp.turns) != 0 || !r.settledOn(r.v1) {
-				t.Fatalf("outcomes %+v, turns %+v: want one failure naming v9, no turn, the host on v1", o, cp.turns)
+			if len(o) != 1 || o[0].OK || !strings.Contains(o[0].Reason, "v9") || len(cp.turnList()) != 0 || !r.settledOn(r.v1) {
+				t.Fatalf("outcomes %+v, turns %+v: want one failure naming v9, no turn, the host on v1", o, cp.turnList())
 			}
 			cp.set("v2") // a new answer is tried
 			r.waitFor("the next deploy", time.Minute, func() bool { return len(cp.outcomeList()) == 2 && r.settledOn(r.v2) })
