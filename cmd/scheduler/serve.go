@@ -22,6 +22,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/controlplane"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/rollout"
 	"github.com/checkfleet/checkfleet/internal/store"
 	"github.com/checkfleet/checkfleet/internal/store/storeurl"
 	"github.com/checkfleet/checkfleet/internal/telemetry"
@@ -81,6 +82,11 @@ func serveCommand(stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&cfg.RawRetention, "raw-retention", cfg.RawRetention, "how long raw results are kept")
 	fs.DurationVar(&cfg.RollupRetention, "rollup-retention", cfg.RollupRetention, "how long hourly rollups are kept")
 	fs.StringVar(&cfg.Title, "title", "checkfleet", "title of the status page")
+	fs.Float64Var(&cfg.Fleet.Parallel, "fleet-parallel", cfg.Fleet.Parallel, "share of a ring that upgrades at once (at least one host)")
+	fs.DurationVar(&cfg.Fleet.LostTimeout, "fleet-lost-timeout", cfg.Fleet.LostTimeout, "how long a rollout waits for a lost host before passing it over (0: until forced)")
+	fs.DurationVar(&cfg.Fleet.Watch, "fleet-watch", cfg.Fleet.Watch, "how long a canary or partial wave is judged after it converged")
+	slackHook := fs.String("fleet-slack-webhook", "", "Slack-compatible incoming webhook URL told of every rollout")
+	jsonHook := fs.String("fleet-json-webhook", "", "URL posted every rollout as JSON")
 	logCfg := telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
 		Name:       "serve",
@@ -101,6 +107,12 @@ func serveCommand(stderr io.Writer) *ffcli.Command {
 				return errors.New("--results-queue is required")
 			}
 			cfg.JobSchema = version
+			if *slackHook != "" {
+				cfg.Fleet.Webhooks = append(cfg.Fleet.Webhooks, rollout.Webhook{Kind: rollout.WebhookSlack, URL: *slackHook})
+			}
+			if *jsonHook != "" {
+				cfg.Fleet.Webhooks = append(cfg.Fleet.Webhooks, rollout.Webhook{Kind: rollout.WebhookJSON, URL: *jsonHook})
+			}
 			log, err := telemetry.NewLogger(stderr, "scheduler", *logCfg)
 			if err != nil {
 				return err

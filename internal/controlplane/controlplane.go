@@ -18,9 +18,11 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/ingest"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/rollout"
 	"github.com/checkfleet/checkfleet/internal/schedule"
 	"github.com/checkfleet/checkfleet/internal/store"
 	"github.com/checkfleet/checkfleet/internal/telemetry"
@@ -39,8 +41,12 @@ type Config struct {
 	Results *queue.Queue
 	// Token guards the endpoints that change something; empty disables them.
 	Token string
-	// JobSchema is the version jobs are encoded at.
+	// JobSchema is the highest version jobs are encoded at: with fleet
+	// hosts registered, jobs go at the highest version every live host of
+	// the location decodes, up to it.
 	JobSchema message.Version
+	// Fleet is how fleet rollouts run (/api/v1/fleet).
+	Fleet rollout.Config
 	// RawRetention is how long raw results are kept; RollupRetention how
 	// long their hourly rollups are.
 	RawRetention, RollupRetention time.Duration
@@ -56,6 +62,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		JobSchema:       message.V2,
+		Fleet:           rollout.DefaultConfig(),
 		RawRetention:    30 * 24 * time.Hour,
 		RollupRetention: 400 * 24 * time.Hour,
 		IngestPollWait:  20 * time.Second,
@@ -93,6 +100,7 @@ type ControlPlane struct {
 	ingester  *ingest.Ingester
 	web       *web.Server
 	depths    *depthWatcher
+	fleet     *rollout.Driver
 }
 
 // New builds the control plane and loads the checks once: a checks path
@@ -105,6 +113,11 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*ControlPlan
 	cp := &ControlPlane{cfg: cfg, log: log}
 	sc := schedule.DefaultConfig()
 	sc.JobSchema = cfg.JobSchema
+	schemas := &rollout.JobSchemas{
+		Hosts:   func(ctx context.Context) ([]fleet.Host, error) { return cfg.Store.Hosts(ctx, "") },
+		Ceiling: cfg.JobSchema, LostAfter: cfg.Fleet.LostAfter,
+	}
+	sc.JobSchemaFor = schemas.For
 	jobs := map[string]schedule.JobQueue{}
 	for loc, q := range cfg.Jobs {
 		jobs[loc] = q
@@ -129,8 +142,11 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*ControlPlan
 	if cp.depths, err = newDepthWatcher(cfg, reg); err != nil {
 		return nil, err
 	}
+	if cp.fleet, err = rollout.New(cfg.Fleet, cfg.Store, nil, log.With().Str("component", "fleet").Logger(), reg); err != nil {
+		return nil, err
+	}
 	cp.web, err = web.New(web.Config{
-		Results: cfg.Store, Checks: cp.scheduler.Checks, Status: cp.status, Enqueue: cp.enqueue,
+		Results: cfg.Store, Checks: cp.scheduler.Checks, Status: cp.status, Enqueue: cp.enqueue, Fleet: cp.fleet,
 		Token: cfg.Token, Log: log.With().Str("component", "web").Logger(), Metrics: reg, Title: cfg.Title,
 	})
 	if err != nil {
@@ -173,6 +189,7 @@ func (cp *ControlPlane) Serve(ctx context.Context, ln net.Listener, reg *prometh
 	g.Go(func() error { return cp.scheduler.Run(ctx) })
 	g.Go(func() error { return cp.reloader.Watch(ctx) })
 	g.Go(func() error { return cp.ingester.Run(ctx) })
+	g.Go(func() error { return cp.fleet.Run(ctx) })
 	g.Go(func() error { cp.depths.run(ctx, cp.log); return nil })
 	g.Go(func() error { cp.maintain(ctx); return nil })
 	g.Go(func() error {

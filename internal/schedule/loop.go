@@ -198,10 +198,11 @@ func (s *Scheduler) plan(ctx context.Context, checks map[string]entry, now time.
 			s.log.Info().Str("check_id", it.key.CheckID).Str("location", it.key.Location).
 				Time("missed_from", it.at).Time("run_at", at).Msg("missed runs collapsed into one")
 		}
+		version := s.jobSchema(it.key.Location)
 		body, err := message.EncodeJob(message.Job{
 			RunID: RunID(it.key.CheckID, it.key.Location, at), CheckID: it.key.CheckID, Location: it.key.Location,
 			ScheduledAt: at, Attempt: 1, Check: e.check,
-		}, s.cfg.JobSchema)
+		}, version)
 		if err != nil {
 			// SetChecks vetted the check; this is a bug, not bad input. Skip
 			// the run rather than stop every other check.
@@ -212,7 +213,7 @@ func (s *Scheduler) plan(ctx context.Context, checks map[string]entry, now time.
 		}
 		runs = append(runs, store.PlannedRun{
 			RunID: RunID(it.key.CheckID, it.key.Location, at), CheckID: it.key.CheckID, Location: it.key.Location,
-			ScheduledAt: at, Body: body, Schema: message.SchemaID(message.KindJob, s.cfg.JobSchema),
+			ScheduledAt: at, Body: body, Schema: message.SchemaID(message.KindJob, version),
 		})
 		next[it.key] = e.timetable.Next(at)
 		taken = append(taken, it)

@@ -41,8 +41,13 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Tick is the longest the loop sleeps; it bounds enqueue lateness.
 	Tick time.Duration
-	// JobSchema is the version jobs are encoded at.
+	// JobSchema is the version jobs are encoded at: the ceiling when
+	// JobSchemaFor is set.
 	JobSchema message.Version
+	// JobSchemaFor, when set, returns the version to send a location's
+	// jobs at (the fleet's, fleet.JobSchemaFor); a version above JobSchema
+	// or below 1 is taken as JobSchema.
+	JobSchemaFor func(location string) message.Version
 	// PlanBatch is how many runs are planned in one store transaction.
 	PlanBatch int
 	// SendConcurrency is how many SendMessageBatch calls are in flight at
@@ -232,11 +237,12 @@ func (s *Scheduler) EnqueueNow(ctx context.Context, checkID string) ([]string, e
 	var ids []string
 	for _, loc := range e.locations {
 		id := manualRunID()
-		body, err := message.EncodeJob(message.Job{RunID: id, CheckID: checkID, Location: loc, ScheduledAt: now, Attempt: 1, Check: e.check}, s.cfg.JobSchema)
+		v := s.jobSchema(loc)
+		body, err := message.EncodeJob(message.Job{RunID: id, CheckID: checkID, Location: loc, ScheduledAt: now, Attempt: 1, Check: e.check}, v)
 		if err != nil {
 			return ids, fmt.Errorf("encode job of %s: %w", checkID, err)
 		}
-		attrs := map[string]string{message.SchemaAttribute: message.SchemaID(message.KindJob, s.cfg.JobSchema)}
+		attrs := map[string]string{message.SchemaAttribute: message.SchemaID(message.KindJob, v)}
 		errs, err := s.queues[loc].SendBatch(ctx, []queue.Outgoing{{Body: body, Attributes: attrs}})
 		if err == nil {
 			err = errs[0]
@@ -264,4 +270,17 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// jobSchema is the version to send location's jobs at: JobSchemaFor's
+// answer, within 1 and the JobSchema ceiling.
+func (s *Scheduler) jobSchema(location string) message.Version {
+	if s.cfg.JobSchemaFor == nil {
+		return s.cfg.JobSchema
+	}
+	v := s.cfg.JobSchemaFor(location)
+	if v < 1 || v > s.cfg.JobSchema || !message.IsSupported(message.KindJob, v) {
+		return s.cfg.JobSchema
+	}
+	return v
 }
