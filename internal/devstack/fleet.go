@@ -255,6 +255,13 @@ func (c FleetConfig) WorkerArgs(env FleetEnv, i int, addr string, noBrowser bool
 // `supervisor run` flags, and the CHECKFLEET_* variables among its
 // --worker-env are `worker run` flags; cmd/supervisor's and cmd/worker's
 // tests hold them to that.
+//
+// Fleet hook: the dev control plane serves /api/v1/fleet already (the
+// rollout driver runs in controlplane). Once `supervisor run` takes
+// --control-url, --host-token and --ring, add here
+// "--control-url", <the stack's ControlURL>, "--host-token", <a random
+// token>, "--ring", "dev", so the dev supervisor registers as a host of
+// ring dev and `supervisor fleet deploy --ring dev` moves it.
 func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	_, portText, _ := net.SplitHostPort(c.HealthListen)
 	args := []string{"run", "--runtime", "process", "--image", filepath.Join(c.StateDir, "images", "worker"), "--tag", "dev",
