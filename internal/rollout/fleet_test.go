@@ -67,7 +67,7 @@ func startControlPlane(t *testing.T, st store.Store, tune func(*rollout.Config))
 	t.Cleanup(hookSrv.Close)
 	cfg := rollout.DefaultConfig()
 	cfg.Tick, cfg.JudgeEvery = 10*time.Millisecond, 20*time.Millisecond
-	cfg.LostAfter, cfg.LostTimeout, cfg.HealthyTimeout, cfg.Watch = 500*time.Millisecond, time.Second, 10*time.Second, 0
+	cfg.LostAfter, cfg.LostTimeout, cfg.HealthyTimeout, cfg.Watch = 2*time.Second, 2*time.Second, 20*time.Second, 0
 	cfg.TurnTTL = 5 * time.Second
 	cfg.Webhooks = []rollout.Webhook{{Kind: rollout.WebhookJSON, URL: hookSrv.URL + "/json"}, {Kind: rollout.WebhookSlack, URL: hookSrv.URL + "/slack"}}
 	if tune != nil {
@@ -320,7 +320,7 @@ func TestRolloutCanaryWavesUnifyRollback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" {
+			if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" || len(p.Lost) > 0 {
 				t.Fatalf("%d%%: %+v", step.percent, p)
 			}
 			if got := tags(prod); got != step.want {
