@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/checkfleet/checkfleet/internal/checkfile"
 	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/ingest"
 	"github.com/checkfleet/checkfleet/internal/message"
@@ -126,7 +127,7 @@ func New(cfg Config, log zerolog.Logger, reg *prometheus.Registry) (*ControlPlan
 	if cp.scheduler, err = schedule.New(sc, cfg.Store, jobs, log.With().Str("component", "schedule").Logger(), reg); err != nil {
 		return nil, err
 	}
-	if cp.reloader, err = schedule.NewReloader(cfg.ChecksPath, cp.scheduler, log.With().Str("component", "reload").Logger(), reg); err != nil {
+	if cp.reloader, err = schedule.NewReloader(cfg.ChecksPath, checkfile.Load, cp.scheduler, log.With().Str("component", "reload").Logger(), reg); err != nil {
 		return nil, err
 	}
 	if err := cp.reloader.Load(); err != nil && len(cp.scheduler.Checks()) == 0 {

@@ -13,8 +13,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/checkfile"
 )
+
+// LoadFunc reads the checks at path (a file or a folder of them), or says
+// why they do not load: checkfile.Load, which cmd/ wires in, so the
+// scheduler does not depend on the format checks are written in.
+type LoadFunc func(path string) ([]check.Check, error)
 
 // Target receives the checks a Reloader loads.
 type Target interface {
@@ -41,6 +45,7 @@ type ReloadStatus struct {
 // leaves the previous checks running.
 type Reloader struct {
 	path   string
+	load   LoadFunc
 	target Target
 	log    zerolog.Logger
 	now    func() time.Time
@@ -53,10 +58,10 @@ type Reloader struct {
 	isFile bool // the path is one file: events on its neighbours are ignored
 }
 
-// NewReloader returns a Reloader of path into target.
-func NewReloader(path string, target Target, log zerolog.Logger, reg prometheus.Registerer) (*Reloader, error) {
+// NewReloader returns a Reloader of path, read with load, into target.
+func NewReloader(path string, load LoadFunc, target Target, log zerolog.Logger, reg prometheus.Registerer) (*Reloader, error) {
 	r := &Reloader{
-		path: path, target: target, log: log, now: time.Now, kick: make(chan struct{}, 1),
+		path: path, load: load, target: target, log: log, now: time.Now, kick: make(chan struct{}, 1),
 		errs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "checkfleet_scheduler_reload_errors_total",
 			Help: "Reloads of the checks path refused because a file did not load.",
@@ -78,7 +83,7 @@ func NewReloader(path string, target Target, log zerolog.Logger, reg prometheus.
 // Load loads the path once. Its error is the file's (nothing changed) or
 // the target's (some checks could not be scheduled; the rest were loaded).
 func (r *Reloader) Load() error {
-	checks, err := checkfile.Load(r.path)
+	checks, err := r.load(r.path)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.At = r.now()

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/checkfleet/checkfleet/internal/check"
+	"github.com/checkfleet/checkfleet/internal/checkfile"
 	"github.com/checkfleet/checkfleet/internal/durable"
 	"github.com/checkfleet/checkfleet/internal/testenv"
 )
@@ -62,7 +63,7 @@ func TestReloaderKeepsPreviousChecksOnBadFile(t *testing.T) {
 	writeChecks(t, path, strings.ReplaceAll(checksYAML, "%s", "home"))
 	target := &recorder{}
 	reg := prometheus.NewRegistry()
-	r, err := NewReloader(path, target, zerolog.Nop(), reg)
+	r, err := NewReloader(path, checkfile.Load, target, zerolog.Nop(), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestReloaderWatchesTheFile(t *testing.T) {
 	path := filepath.Join(dir, "checks.yaml")
 	writeChecks(t, path, strings.ReplaceAll(checksYAML, "%s", "home"))
 	target := &recorder{}
-	r, err := NewReloader(path, target, zerolog.Nop(), prometheus.NewRegistry())
+	r, err := NewReloader(path, checkfile.Load, target, zerolog.Nop(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
