@@ -107,7 +107,7 @@ func (s *Server) pageCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := checkPage{
-		layout:     layout{Title: row.Name, SiteTitle: s.cfg.Title, Refresh: refreshSeconds, Now: now},
+		layout:     s.frame(row.Name, refreshSeconds, now, ""),
 		Row:        row,
 		Locations:  views[0].Locations,
 		Definition: definitionOf(c),
@@ -165,7 +165,7 @@ func (s *Server) pageResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := resultPage{
-		layout:    layout{Title: "Run " + res.RunID, SiteTitle: s.cfg.Title, Now: s.now()},
+		layout:    s.frame("Run "+res.RunID, 0, s.now(), ""),
 		R:         res,
 		CheckName: res.CheckID,
 		APIHref:   resultAPIPath(res.RunID),

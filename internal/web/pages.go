@@ -36,6 +36,15 @@ type layout struct {
 	Refresh   int // seconds, 0 for none
 	Now       time.Time
 	Nav       string // which navigation entry is current
+	// Fleet links the fleet page from the navigation (the server keeps a
+	// fleet).
+	Fleet bool
+}
+
+// frame is a page's layout: its title, how often it reloads (0 for
+// never), the clock and its navigation entry.
+func (s *Server) frame(title string, refresh int, now time.Time, nav string) layout {
+	return layout{Title: title, SiteTitle: s.cfg.Title, Refresh: refresh, Now: now, Nav: nav, Fleet: s.cfg.Fleet != nil}
 }
 
 // statusPage is the data of "/".
@@ -94,7 +103,7 @@ func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := statusPage{
-		layout:    layout{SiteTitle: s.cfg.Title, Refresh: refreshSeconds, Now: now, Nav: "status"},
+		layout:    s.frame("", refreshSeconds, now, "status"),
 		Scheduler: s.status(),
 	}
 	// Each row reads the store twice; a few rows at a time keep the page
@@ -266,7 +275,7 @@ type messagePage struct {
 
 func (s *Server) pageMessage(w http.ResponseWriter, r *http.Request, code int, heading, msg string) {
 	s.render(w, r, code, "message", messagePage{
-		layout: layout{Title: heading, SiteTitle: s.cfg.Title, Now: s.now()},
+		layout: s.frame(heading, 0, s.now(), ""),
 		Code:   code, Heading: heading, Message: msg,
 	})
 }

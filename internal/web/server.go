@@ -135,6 +135,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.pageStatus)
 	mux.HandleFunc("GET /checks/{id}", s.pageCheck)
 	mux.HandleFunc("GET /results/{run_id}", s.pageResult)
+	mux.HandleFunc("GET /fleet", s.pageFleet)
 	mux.HandleFunc("GET /static/{file}", serveStatic)
 	mux.HandleFunc("/", s.pageNotFound)
 }

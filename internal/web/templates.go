@@ -24,7 +24,7 @@ var staticFS embed.FS
 
 // pageNames are the pages, each templates/<name>.tmpl on top of
 // templates/layout.tmpl and templates/parts.tmpl.
-var pageNames = []string{"status", "check", "result", "message"}
+var pageNames = []string{"status", "check", "result", "message", "fleet"}
 
 // parsePages parses every page with the shared layout and parts.
 func parsePages() (map[string]*template.Template, error) {
