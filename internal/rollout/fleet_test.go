@@ -367,6 +367,38 @@ func TestRolloutCanaryWavesUnifyRollback(t *testing.T) {
 	})
 }
 
+// The first deploy to a ring never deployed to starts from what its hosts
+// run: it can be rolled back (the newcomer's `make run`, deploy to dev,
+// rollback), and a first canary is judged.
+func TestRolloutFirstDeployRollsBack(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		cp := startControlPlane(t, st, nil)
+		ctx := context.Background()
+		v1 := fleetapi.Image{Tag: "v1", ID: "sha256:v1"}
+		dev := fleetOf(t, cp, "dev", "d", 2, v1)
+		ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "dev", Tag: "v2", Who: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" || p.Rollout.From != v1 {
+			t.Fatalf("first deploy: %+v; want succeeded from v1", p.Rollout)
+		}
+		if got := tags(dev); got != "d-1=v2 d-2=v2" {
+			t.Fatalf("after the deploy: %s", got)
+		}
+		ro, err = cp.op.Rollback(ctx, fleetapi.RollbackRequest{Ring: "dev", Who: "ann"})
+		if err != nil {
+			t.Fatalf("rollback after the ring's first deploy: %v", err)
+		}
+		if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" || p.Rollout.To != v1 {
+			t.Fatalf("rollback: %+v; want succeeded to v1", p.Rollout)
+		}
+		if got := tags(dev); got != "d-1=v1 d-2=v1" {
+			t.Fatalf("after the rollback: %s", got)
+		}
+	})
+}
+
 func TestRolloutRefusalsAndFailures(t *testing.T) {
 	stores(t, func(t *testing.T, st store.Store) {
 		cp := startControlPlane(t, st, nil)

@@ -49,6 +49,16 @@ func (d *Driver) Deploy(ctx context.Context, req fleetapi.DeployRequest) (fleet.
 	if rel.IsSet() && rel.Image.Tag == req.Tag {
 		to.ID, from = rel.Image.ID, rel.Previous
 	}
+	if !rel.IsSet() {
+		// The ring's first deploy starts from what its hosts run, so it
+		// can be judged and rolled back like any other.
+		if from, err = d.ringImage(ctx, ring); err != nil {
+			return fleet.Rollout{}, err
+		}
+		if from.Tag == req.Tag {
+			from = fleet.Image{} // a first deploy of what runs moves nothing
+		}
+	}
 	id := newRolloutID(now)
 	if _, err := rel.Deploy(to, percent, id, now); err != nil {
 		return fleet.Rollout{}, err
@@ -68,6 +78,25 @@ func (d *Driver) Deploy(ctx context.Context, req fleetapi.DeployRequest) (fleet.
 		return fleet.Rollout{}, err
 	}
 	return d.begin(ctx, rec, req.Force)
+}
+
+// ringImage is the one image every slot of every host of ring runs (with
+// its id and a tag), zero when the ring has no host or its hosts differ.
+func (d *Driver) ringImage(ctx context.Context, ring fleet.Ring) (fleet.Image, error) {
+	hosts, err := d.st.Hosts(ctx, ring)
+	if err != nil {
+		return fleet.Image{}, fmt.Errorf("read the hosts of ring %s: %w", ring, err)
+	}
+	var one fleet.Image
+	for _, h := range hosts {
+		for _, img := range h.State.Images() {
+			if img.ID == "" || img.Tag == "" || (!one.IsZero() && img != one) {
+				return fleet.Image{}, nil
+			}
+			one = img
+		}
+	}
+	return one, nil
 }
 
 // Rollback starts returning ring req.Ring to its previous image. A ring

@@ -371,7 +371,13 @@ func nextRelease(rel fleet.Release, rec fleet.Rollout, now time.Time) (fleet.Rel
 	case fleet.KindUnify:
 		return rel.Unify(rec.ID, now)
 	}
-	return rel.Deploy(rec.To, rec.Percent, rec.ID, now)
+	next, err := rel.Deploy(rec.To, rec.Percent, rec.ID, now)
+	if err == nil && !rel.IsSet() && !rec.From.IsZero() {
+		// The ring's first deploy: what its hosts ran is where a rollback
+		// returns, and what the hosts outside a partial wave keep.
+		next.Previous = rec.From
+	}
+	return next, err
 }
 
 // judgedWave reports whether rec is judged for regressions: a deploy to
