@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,9 +86,13 @@ func TestSchedulerDevPassesSupervisorFlags(t *testing.T) {
 	fleet := devstack.DefaultFleet()
 	fleet.StateDir = t.TempDir()
 	env := devstack.FleetEnv{SQSEndpoint: "http://127.0.0.1:9324",
-		JobsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-jobs", ResultsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-results"}
+		JobsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-jobs", ResultsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-results",
+		ControlURL: "http://127.0.0.1:8080", HostToken: "dev-host-token"}
 	for _, noBrowser := range []bool{false, true} {
 		args := fleet.SupervisorArgs(env, noBrowser)
+		if !slices.Contains(args, "--control-url") || !slices.Contains(args, "dev") {
+			t.Errorf("supervisor arguments %q: want the fleet flags that register it as a host of ring dev", args)
+		}
 		cmd := runCommand(io.Discard)
 		cmd.FlagSet.SetOutput(io.Discard)
 		if len(args) == 0 || args[0] != cmd.Name {

@@ -245,7 +245,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 
 	if cfg.Fleet != nil {
 		s.fleet, err = StartFleet(*cfg.Fleet, FleetEnv{
-			SQSEndpoint: s.SQSEndpoint, JobsQueue: s.Jobs.URL, ResultsQueue: s.Results.URL,
+			SQSEndpoint: s.SQSEndpoint, JobsQueue: s.Jobs.URL, ResultsQueue: s.Results.URL, ControlURL: s.ControlURL,
 		}, log.With().Str("component", "fleet").Logger())
 		if err != nil {
 			_ = s.Close()
@@ -311,11 +311,18 @@ func (s *Stack) PrintSummary(w io.Writer) {
 To point another worker or the AWS CLI at it (any credentials do; none are checked):
   export AWS_ENDPOINT_URL_SQS=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   bin/worker run --jobs-queue %s --results-queue %s --allow-net 127.0.0.1/32 --health-listen 127.0.0.1:0
-
-Stop with Ctrl-C: workers drain, then everything stops.
 `, s.ControlURL, s.ControlURL, s.Token, s.ControlURL, orNone(s.DemoURL), s.cfg.Checks, s.StoreURL,
 		s.SQSEndpoint, dataDesc(s.cfg.DataDir), s.Jobs.URL, s.Jobs.DLQURL, s.Results.URL, s.Results.DLQURL, s.fleet.describe(s.cfg.NoFleet),
 		s.SQSEndpoint, s.Jobs.URL, s.Results.URL)
+	if s.fleet != nil && s.fleet.cfg.Supervisor != "" {
+		fmt.Fprintf(w, `
+The supervisor is a host of ring dev: roll a new worker build out to it (README, "Fleet rollouts"):
+  export CHECKFLEET_CONTROL_URL=%s CHECKFLEET_TOKEN=%s
+  bin/supervisor fleet deploy --ring dev --tag v2 --msg try    # after copying a build to %s
+  bin/supervisor fleet rollback --ring dev
+`, s.ControlURL, s.Token, filepath.Join(s.fleet.cfg.StateDir, "images", "worker-v2"))
+	}
+	fmt.Fprint(w, "\nStop with Ctrl-C: workers drain, then everything stops.\n")
 }
 
 func orNone(s string) string {

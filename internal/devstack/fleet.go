@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/checkfleet/checkfleet/internal/chromium"
 	"github.com/checkfleet/checkfleet/internal/durable"
+	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
@@ -124,9 +126,42 @@ func (c FleetConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// FleetEnv is where the workers find the queues.
+// FleetEnv is where the workers find the queues, and where the supervisor
+// finds the control plane.
 type FleetEnv struct {
 	SQSEndpoint, JobsQueue, ResultsQueue string
+	// ControlURL is the control plane the supervisor registers with as a
+	// host of ring dev; empty leaves it out of the fleet.
+	ControlURL string
+	// HostToken is the supervisor's host token; StartFleet reads (or
+	// makes) the one kept under StateDir when it is empty.
+	HostToken string
+}
+
+// hostTokenFile keeps the dev host's token under the supervisor's state
+// directory: the control plane knows a host by its first token, so the
+// next `make run` on the same store must present the same one.
+const hostTokenFile = "host-token"
+
+// devHostToken returns the host token kept under stateDir, making one the
+// first time.
+func devHostToken(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, hostTokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the dev host token: %w", err)
+	}
+	token := rand.Text()
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", err
+	}
+	if err := durable.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the dev host token: %w", err)
+	}
+	return token, nil
 }
 
 // Fleet is a running set of worker processes.
@@ -229,6 +264,12 @@ func supervisorCommand(cfg FleetConfig, env FleetEnv, noBrowser bool) (*exec.Cmd
 	if err := os.RemoveAll(filepath.Join(cfg.StateDir, "state", "state.json")); err != nil {
 		return nil, err
 	}
+	if env.ControlURL != "" && env.HostToken == "" {
+		var err error
+		if env.HostToken, err = devHostToken(cfg.StateDir); err != nil {
+			return nil, err
+		}
+	}
 	cmd := exec.Command(cfg.Supervisor, cfg.SupervisorArgs(env, noBrowser)...)
 	cmd.Env = os.Environ()
 	return cmd, nil
@@ -256,12 +297,9 @@ func (c FleetConfig) WorkerArgs(env FleetEnv, i int, addr string, noBrowser bool
 // --worker-env are `worker run` flags; cmd/supervisor's and cmd/worker's
 // tests hold them to that.
 //
-// Fleet hook: the dev control plane serves /api/v1/fleet already (the
-// rollout driver runs in controlplane). Once `supervisor run` takes
-// --control-url, --host-token and --ring, add here
-// "--control-url", <the stack's ControlURL>, "--host-token", <a random
-// token>, "--ring", "dev", so the dev supervisor registers as a host of
-// ring dev and `supervisor fleet deploy --ring dev` moves it.
+// With env.ControlURL the supervisor registers with the dev control plane
+// as a host of ring dev (--control-url, --host-token, --ring dev), so
+// `supervisor fleet deploy --ring dev` moves it.
 func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	_, portText, _ := net.SplitHostPort(c.HealthListen)
 	args := []string{"run", "--runtime", "process", "--image", filepath.Join(c.StateDir, "images", "worker"), "--tag", "dev",
@@ -275,6 +313,9 @@ func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	}
 	if noBrowser {
 		args = append(args, "--worker-env", "CHECKFLEET_BROWSER_CONCURRENCY=0")
+	}
+	if env.ControlURL != "" {
+		args = append(args, "--control-url", env.ControlURL, "--host-token", env.HostToken, "--ring", string(fleet.Dev))
 	}
 	return args
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
 	"github.com/checkfleet/checkfleet/internal/telemetry"
 	"github.com/checkfleet/checkfleet/internal/testenv"
 )
@@ -88,10 +89,68 @@ checks:
 		}
 		return fmt.Errorf("states %v, want %v", got, want)
 	})
+	if fleet.Supervisor != "" {
+		devRingDeploys(t, s, fleet)
+	}
 	if err := s.Close(); err != nil {
 		t.Errorf("close (workers drain and exit 0): %v", err)
 	}
 	closed = true
+}
+
+// devRingDeploys follows the README's newcomer flow on the dev stack: the
+// supervisor is a host of ring dev; a second worker build copied beside
+// the first as tag v2 is deployed to the ring with `supervisor fleet
+// deploy` and rolled back with `supervisor fleet rollback`, the host
+// running each image in turn.
+func devRingDeploys(t *testing.T, s *Stack, fc FleetConfig) {
+	t.Helper()
+	op := fleetapi.NewClient(s.ControlURL, s.Token, nil)
+	hostOn := func(what string, ok func(fleetapi.Image) bool) {
+		t.Helper()
+		testenv.EventuallyNil(t, 2*time.Minute, "the dev host "+what, func() error {
+			st, err := op.Status(context.Background())
+			if err != nil {
+				return err
+			}
+			for _, r := range st.Rings {
+				if r.Ring != "dev" || len(r.Hosts) != 1 {
+					continue
+				}
+				h := r.Hosts[0]
+				if len(h.State.Slots) != fc.Workers {
+					return fmt.Errorf("host %s heartbeats %d slots", h.ID, len(h.State.Slots))
+				}
+				for _, sl := range h.State.Slots {
+					if !sl.Ready || !ok(sl.Image) {
+						return fmt.Errorf("host %s: slot %d %+v", h.ID, sl.Slot, sl)
+					}
+				}
+				return nil
+			}
+			return fmt.Errorf("no single host in ring dev: %+v", st.Rings)
+		})
+	}
+	hostOn("registered on its first image", func(img fleetapi.Image) bool { return img.Tag == "dev" })
+	v2 := filepath.Join(fc.StateDir, "images", "worker-v2")
+	cmd := exec.Command("go", "build", "-ldflags", "-X github.com/checkfleet/checkfleet/internal/buildinfo.Version=v2", "-o", v2, "../../cmd/worker")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build worker v2: %v\n%s", err, out)
+	}
+	fleetCLI := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(fc.Supervisor, append([]string{"fleet"}, args...)...)
+		cmd.Env = append(os.Environ(), "CHECKFLEET_CONTROL_URL="+s.ControlURL, "CHECKFLEET_TOKEN="+s.Token)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("supervisor fleet %v: %v\n%s", args, err, out)
+		}
+		t.Logf("supervisor fleet %v:\n%s", args, out)
+	}
+	fleetCLI("deploy", "--ring", "dev", "--tag", "v2", "--msg", "try")
+	hostOn("on v2", func(img fleetapi.Image) bool { return img.Tag == "v2" })
+	fleetCLI("rollback", "--ring", "dev")
+	hostOn("back on its first image", func(img fleetapi.Image) bool { return img.Tag == "dev" })
 }
 
 // states reads each check's state from the API.
