@@ -32,6 +32,7 @@ func devCommand(stdout, stderr io.Writer) *ffcli.Command {
 	supervisorBin := fs.String("supervisor-bin", filepath.Join(filepath.Dir(fleet.Command[0]), "supervisor"), "supervisor binary (--fleet supervisor)")
 	mode := fs.String("fleet", "auto", "how the workers run: supervisor (one `supervisor run` with the process runtime keeps them), workers (plain child processes), none (no workers: start one by hand, as the summary shows), or auto (supervisor if its binary is there, else workers, else none)")
 	fs.StringVar(&fleet.HealthListen, "worker-health-listen", fleet.HealthListen, "health address of the first worker; the next ones use the next ports")
+	fs.StringVar(&fleet.SupervisorListen, "supervisor-listen", fleet.SupervisorListen, "with --fleet supervisor: the supervisor's /healthz, /readyz and /metrics address")
 	logCfg := telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
 		Name:       "dev",

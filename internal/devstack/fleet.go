@@ -80,6 +80,9 @@ type FleetConfig struct {
 	Supervisor string
 	// StateDir holds the supervisor's state, images and control socket.
 	StateDir string
+	// SupervisorListen is the supervisor's /healthz, /readyz and /metrics
+	// address; "" picks a free port.
+	SupervisorListen string
 }
 
 // DefaultFleet returns two workers of the worker binary next to the running
@@ -92,6 +95,7 @@ func DefaultFleet() FleetConfig {
 	return FleetConfig{
 		// A short poll keeps Ctrl-C quick: a drain waits for the open poll.
 		Command: []string{bin, "run", "--poll-wait", "5s"}, Workers: 2, HealthListen: "127.0.0.1:9090",
+		SupervisorListen: "127.0.0.1:9100",
 		// A worker drains for up to its --drain-timeout (the longest check
 		// plus a margin), then waits out its open poll.
 		StopTimeout: worker.DefaultConfig().DrainTimeout + 5*time.Second + 10*time.Second, Output: os.Stderr,
@@ -302,10 +306,14 @@ func (c FleetConfig) WorkerArgs(env FleetEnv, i int, addr string, noBrowser bool
 // `supervisor fleet deploy --ring dev` moves it.
 func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	_, portText, _ := net.SplitHostPort(c.HealthListen)
+	listen := c.SupervisorListen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
 	args := []string{"run", "--runtime", "process", "--image", filepath.Join(c.StateDir, "images", "worker"), "--tag", "dev",
 		"--slots", strconv.Itoa(c.Workers), "--state-dir", filepath.Join(c.StateDir, "state"),
 		"--socket", filepath.Join(c.StateDir, "supervisor.sock"),
-		"--listen", "127.0.0.1:9100", "--health-base-port", portText, "--poll-wait", "5s",
+		"--listen", listen, "--health-base-port", portText, "--poll-wait", "5s",
 		"--jobs-queue", env.JobsQueue, "--results-queue", env.ResultsQueue, "--allow-net", "127.0.0.0/8",
 		"--worker-env", "PATH=" + os.Getenv("PATH"), "--worker-env", "HOME=" + os.TempDir()}
 	for _, kv := range env.aws() {

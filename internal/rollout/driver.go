@@ -149,6 +149,10 @@ func New(cfg Config, st Store, now func() time.Time, log zerolog.Logger, reg pro
 // rollouts a previous control plane left running.
 func (d *Driver) Run(ctx context.Context) error {
 	if err := d.pauseOrphans(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Stopped before it could look: the next start pauses them.
+			return nil
+		}
 		return err
 	}
 	d.mu.Lock()

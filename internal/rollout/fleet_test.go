@@ -474,3 +474,20 @@ func TestRolloutRefusalsAndFailures(t *testing.T) {
 		testenv.Eventually(t, 10*time.Second, "every live host back on v2", func() bool { return tags(hosts[:2]) == "c-1=v2 c-2=v2" })
 	})
 }
+
+// A control plane stopped while it starts (before the driver has read the
+// history) stops cleanly: the driver's Run returns nil, not the cancelled
+// read, so `scheduler serve` and `scheduler dev` exit 0 on a quick SIGTERM.
+func TestRunStoppedAtStartIsNotAFailure(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		d, err := rollout.New(rollout.DefaultConfig(), st, nil, zerolog.Nop(), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := d.Run(ctx); err != nil {
+			t.Fatalf("Run with a stopped context = %v, want nil", err)
+		}
+	})
+}
