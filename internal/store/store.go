@@ -232,6 +232,11 @@ type Fleet interface {
 	// State. A heartbeat older than the one recorded is ignored (they
 	// arrived out of order). ErrNotFound for an unknown host.
 	Heartbeat(ctx context.Context, id string, state fleet.HostState, now time.Time) error
+	// Heartbeats records many hosts' heartbeats in one transaction, each
+	// as Heartbeat would: one older than the host's recorded heartbeat is
+	// ignored, and so is one of an unknown host (removed since it was
+	// heard). One invalid heartbeat (ErrInvalid) writes none of them.
+	Heartbeats(ctx context.Context, beats []HostHeartbeat) error
 	// Host returns one host, or ErrNotFound.
 	Host(ctx context.Context, id string) (fleet.Host, error)
 	// Hosts returns the hosts of ring, or of every ring for "", sorted by
@@ -293,4 +298,11 @@ type Fleet interface {
 	// newest first (by StartedAt, then id). limit is the most returned:
 	// zero means 50, and it is capped at 500.
 	Rollouts(ctx context.Context, ring fleet.Ring, limit int) ([]fleet.Rollout, error)
+}
+
+// HostHeartbeat is one host's heartbeat as Fleet.Heartbeats records it.
+type HostHeartbeat struct {
+	ID    string
+	State fleet.HostState
+	At    time.Time
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,6 +108,46 @@ func (s *Store) Heartbeat(ctx context.Context, id string, state fleet.HostState,
 	}
 	if err != nil {
 		return fmt.Errorf("heartbeat of host %s: %w", id, err)
+	}
+	return nil
+}
+
+// Heartbeats records many hosts' heartbeats in one transaction; see
+// store.Fleet. Rows are updated in id order so that two control planes
+// flushing at once do not deadlock.
+func (s *Store) Heartbeats(ctx context.Context, beats []store.HostHeartbeat) error {
+	if len(beats) == 0 {
+		return nil
+	}
+	type encoded struct {
+		id    string
+		at    time.Time
+		state []byte
+	}
+	rows := make([]encoded, len(beats))
+	for i, b := range beats {
+		if err := fleetrow.CheckHeartbeat(b.ID, b.State, b.At); err != nil {
+			return fmt.Errorf("heartbeats: %w", err)
+		}
+		j, err := fleetrow.EncodeState(b.State)
+		if err != nil {
+			return fmt.Errorf("heartbeat of host %s: %w", b.ID, err)
+		}
+		rows[i] = encoded{id: b.ID, at: row.Micro(b.At), state: j}
+	}
+	slices.SortStableFunc(rows, func(a, b encoded) int { return strings.Compare(a.id, b.id) })
+	err := retry(func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var batch pgx.Batch
+			for _, r := range rows {
+				batch.Queue(`UPDATE fleet_hosts SET last_heartbeat = $2, state = $3
+					WHERE id = $1 AND (last_heartbeat IS NULL OR last_heartbeat <= $2)`, r.id, r.at, r.state)
+			}
+			return tx.SendBatch(ctx, &batch).Close()
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeats of %d hosts: %w", len(beats), err)
 	}
 	return nil
 }

@@ -109,6 +109,44 @@ func (s *Store) Heartbeat(ctx context.Context, id string, state fleet.HostState,
 	return nil
 }
 
+// Heartbeats records many hosts' heartbeats in one transaction; see
+// store.Fleet.
+func (s *Store) Heartbeats(ctx context.Context, beats []store.HostHeartbeat) error {
+	if len(beats) == 0 {
+		return nil
+	}
+	states := make([]string, len(beats))
+	for i, b := range beats {
+		if err := fleetrow.CheckHeartbeat(b.ID, b.State, b.At); err != nil {
+			return fmt.Errorf("heartbeats: %w", err)
+		}
+		j, err := fleetrow.EncodeState(b.State)
+		if err != nil {
+			return fmt.Errorf("heartbeat of host %s: %w", b.ID, err)
+		}
+		states[i] = string(j)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE fleet_hosts SET last_heartbeat = ?, state = ?
+			WHERE id = ? AND (last_heartbeat IS NULL OR last_heartbeat <= ?)`)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stmt.Close() }()
+		for i, b := range beats {
+			at := row.Micros(b.At)
+			if _, err := stmt.ExecContext(ctx, at, states[i], b.ID, at); err != nil {
+				return fmt.Errorf("host %s: %w", b.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeats of %d hosts: %w", len(beats), err)
+	}
+	return nil
+}
+
 // Host returns one host.
 func (s *Store) Host(ctx context.Context, id string) (fleet.Host, error) {
 	h, err := scanHost(s.r.QueryRowContext(ctx, `SELECT `+hostColumns+` FROM fleet_hosts WHERE id = ?`, id))

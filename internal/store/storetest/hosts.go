@@ -181,6 +181,61 @@ func testHeartbeat(t *testing.T, s store.Store) {
 	}
 }
 
+func testHeartbeats(t *testing.T, s store.Store) {
+	register(t, s, host("h1", fleet.Production), "t1", base)
+	register(t, s, host("h2", fleet.Canary), "t2", base)
+	register(t, s, host("h3", fleet.Production), "t3", base)
+	state := heartbeatState()
+	next := fleet.HostState{Slots: []fleet.SlotState{{Slot: 0, Image: fleet.Image{Tag: "v2", ID: "sha256:2222"}, Ready: true}}, JobSchemas: []int{1, 2, 3}}
+	heartbeat(t, s, "h3", next, base.Add(20*time.Second))
+
+	if err := s.Heartbeats(ctx, nil); err != nil {
+		t.Errorf("Heartbeats(nil): %v", err)
+	}
+	// h1 and h2 are recorded, h3's older one ignored, an unknown host
+	// (removed since it was heard) skipped.
+	err := s.Heartbeats(ctx, []store.HostHeartbeat{
+		{ID: "h2", State: next, At: base.Add(6 * time.Second)},
+		{ID: "h1", State: state, At: base.Add(5*time.Second + 7).In(cest)},
+		{ID: "gone", State: state, At: base.Add(5 * time.Second)},
+		{ID: "h3", State: state, At: base.Add(10 * time.Second)},
+	})
+	if err != nil {
+		t.Fatalf("Heartbeats: %v", err)
+	}
+	for _, want := range []struct {
+		id    string
+		at    time.Time
+		state fleet.HostState
+	}{
+		{"h1", base.Add(5 * time.Second), state},
+		{"h2", base.Add(6 * time.Second), next},
+		{"h3", base.Add(20 * time.Second), next},
+	} {
+		got := getHost(t, s, want.id)
+		if !got.LastHeartbeat.Equal(want.at) || got.LastHeartbeat.Location() != time.UTC || !reflect.DeepEqual(got.State, want.state) {
+			t.Errorf("host %s: %v %+v, want %v in UTC, %+v", want.id, got.LastHeartbeat, got.State, want.at, want.state)
+		}
+	}
+
+	// One invalid heartbeat writes none of them.
+	bad := heartbeatState()
+	bad.Slots[1].Slot = 0
+	err = s.Heartbeats(ctx, []store.HostHeartbeat{
+		{ID: "h1", State: next, At: base.Add(time.Hour)},
+		{ID: "h2", State: bad, At: base.Add(time.Hour)},
+	})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Heartbeats with an invalid state: err = %v, want ErrInvalid", err)
+	}
+	if err := s.Heartbeats(ctx, []store.HostHeartbeat{{ID: "h1", State: next}}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Heartbeats without a time: err = %v, want ErrInvalid", err)
+	}
+	if got := getHost(t, s, "h1"); !got.LastHeartbeat.Equal(base.Add(5 * time.Second)) {
+		t.Errorf("a refused batch was recorded: %v", got.LastHeartbeat)
+	}
+}
+
 func testHostsOfRing(t *testing.T, s store.Store) {
 	for _, h := range []fleet.Host{host("p3", fleet.Production), host("c1", fleet.Canary), host("p1", fleet.Production), host("d1", fleet.Dev), host("p2", fleet.Production)} {
 		register(t, s, h, "t-"+h.ID, base)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RegisterHostConcurrently", testRegisterConcurrently},
 		{"AuthenticateHost", testAuthenticateHost},
 		{"Heartbeat", testHeartbeat},
+		{"Heartbeats", testHeartbeats},
 		{"HostsOfRing", testHostsOfRing},
 		{"ReleaseCompareAndSet", testReleaseCompareAndSet},
 		{"ReleaseRace", testReleaseRace},
