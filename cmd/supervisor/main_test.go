@@ -8,6 +8,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
 	"github.com/checkfleet/checkfleet/internal/runtime/process/processtest"
 	"github.com/checkfleet/checkfleet/internal/runtime/runtimetest"
+	"github.com/checkfleet/checkfleet/internal/store/postgres/pgtest"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisortest"
 )
 
@@ -18,7 +19,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SUPERVISOR_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(runtimetest.Main(m))
+	// The fleet tests run a control plane on PostgreSQL.
+	code := pgtest.Run(m)
+	runtimetest.RemoveBuilds()
+	os.Exit(code)
 }
 
 // launch prepares `supervisor ARGS...`.
