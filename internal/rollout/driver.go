@@ -65,6 +65,9 @@ type Config struct {
 	Webhooks []Webhook
 	// ResultsCap bounds the results read per judgement.
 	ResultsCap int
+	// FlushEvery is how often the heartbeats held in memory are written
+	// to the store while Run runs (DefaultFlushEvery when 0).
+	FlushEvery time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -80,6 +83,7 @@ func DefaultConfig() Config {
 		Thresholds:     fleet.DefaultThresholds(),
 		Tick:           time.Second,
 		ResultsCap:     20000,
+		FlushEvery:     DefaultFlushEvery,
 	}
 }
 
@@ -92,8 +96,8 @@ func (c Config) Validate() error {
 	if c.TurnTTL <= 0 || c.Tick <= 0 || c.JudgeEvery <= 0 {
 		errs = append(errs, fmt.Errorf("fleet: turn ttl %v, tick %v and judge interval %v must be positive", c.TurnTTL, c.Tick, c.JudgeEvery))
 	}
-	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 {
-		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout and watch must not be negative"))
+	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 || c.FlushEvery < 0 {
+		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout, watch and flush interval must not be negative"))
 	}
 	if c.ResultsCap < 1 {
 		errs = append(errs, fmt.Errorf("fleet: results cap %d is below 1", c.ResultsCap))
@@ -113,7 +117,8 @@ func (c Config) Validate() error {
 // use.
 type Driver struct {
 	cfg     Config
-	st      Store
+	st      Store // cache, the store behind it
+	cache   *cachedStore
 	now     func() time.Time
 	log     zerolog.Logger
 	metrics *metrics
@@ -141,12 +146,20 @@ func New(cfg Config, st Store, now func() time.Time, log zerolog.Logger, reg pro
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{cfg: cfg, st: st, now: now, log: log, metrics: m, hc: &http.Client{Timeout: 10 * time.Second}, runs: map[string]*run{}}, nil
+	c := newCachedStore(st, now)
+	d := &Driver{cfg: cfg, st: c, cache: c, now: now, log: log, metrics: m, hc: &http.Client{Timeout: 10 * time.Second}, runs: map[string]*run{}}
+	c.onErr = func(err error, waiting int) {
+		m.flushFailures.Inc()
+		log.Error().Err(err).Int("heartbeats", waiting).Msg("fleet: heartbeats not written; retried at the next flush")
+	}
+	return d, nil
 }
 
 // Run makes the driver take rollouts until ctx ends, then pauses the ones
 // running and returns once they are recorded. At start it pauses the
-// rollouts a previous control plane left running.
+// rollouts a previous control plane left running. While it runs,
+// heartbeats are held in memory and written every cfg.FlushEvery in one
+// transaction, and once more when it stops (see cachedStore).
 func (d *Driver) Run(ctx context.Context) error {
 	if err := d.pauseOrphans(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -158,12 +171,52 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()
+	d.cache.writeBehind(true)
+	var flushing sync.WaitGroup
+	flushing.Go(func() { d.flushEvery(ctx) })
 	<-ctx.Done()
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()
 	d.wg.Wait()
+	// Heartbeats from now on are written at once; the ones held are
+	// written last, so that nothing heard is lost.
+	d.cache.writeBehind(false)
+	flushing.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	d.flush(fctx)
 	return nil
+}
+
+// flushEvery writes the heartbeats held in memory every cfg.FlushEvery
+// until ctx ends.
+func (d *Driver) flushEvery(ctx context.Context) {
+	every := d.cfg.FlushEvery
+	if every <= 0 {
+		every = DefaultFlushEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.flush(ctx)
+		}
+	}
+}
+
+// flush writes the heartbeats held in memory, timing it; a failure is
+// logged by the cache and retried at the next flush.
+func (d *Driver) flush(ctx context.Context) {
+	start := time.Now()
+	n, err := d.cache.flush(ctx)
+	if n > 0 || err != nil {
+		d.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+		d.metrics.flushed.Add(float64(n))
+	}
 }
 
 // pauseOrphans pauses the rollouts recorded as running: no driver runs

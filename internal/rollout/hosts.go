@@ -53,27 +53,16 @@ func (d *Driver) Heartbeat(ctx context.Context, h fleet.Host, s fleet.HostState)
 	return d.Desired(ctx, h)
 }
 
-// Desired says what host h (as last heard from) should run.
+// Desired says what host h (as last heard from) should run. The ring's
+// release and lock come from memory when read less than a second ago.
 func (d *Driver) Desired(ctx context.Context, h fleet.Host) (fleetapi.Desired, error) {
-	rel, err := d.st.Release(ctx, h.Ring)
-	if err != nil {
-		return fleetapi.Desired{}, fmt.Errorf("read the release of ring %s: %w", h.Ring, err)
-	}
-	var ids []string
-	if rel.IsSet() && rel.Percent < 100 {
-		hosts, err := d.st.Hosts(ctx, h.Ring)
-		if err != nil {
-			return fleetapi.Desired{}, fmt.Errorf("read the hosts of ring %s: %w", h.Ring, err)
-		}
-		for _, o := range hosts {
-			ids = append(ids, o.ID)
-		}
-	}
-	img, set := fleet.Desired(rel, ids, h.ID)
-	paused, _, err := d.paused(ctx, h.Ring)
+	rs, err := d.cache.ringState(ctx, h.Ring, true)
 	if err != nil {
 		return fleetapi.Desired{}, err
 	}
+	rel := rs.rel
+	img, set := fleet.Desired(rel, rs.ids, h.ID)
+	paused, _ := d.pausedIn(rs)
 	return fleetapi.Desired{
 		Ring: string(h.Ring), Set: set, Image: fleetapi.ImageOf(img), Move: set && !h.State.Runs(img),
 		Version: rel.Version, RolloutID: rel.RolloutID, Paused: paused,
@@ -188,19 +177,19 @@ func (d *Driver) pin(ctx context.Context, ring fleet.Ring, to fleet.Image) (flee
 
 // paused reports whether ring is held by a paused rollout, and which.
 func (d *Driver) paused(ctx context.Context, ring fleet.Ring) (bool, string, error) {
-	l, err := d.st.Lock(ctx, ring)
+	rs, err := d.cache.ringState(ctx, ring, false)
 	if err != nil {
-		return false, "", fmt.Errorf("read the lock of ring %s: %w", ring, err)
+		return false, "", err
 	}
-	if l.IsZero() || d.active(l.ID) != nil {
-		return false, "", nil
+	p, id := d.pausedIn(rs)
+	return p, id, nil
+}
+
+// pausedIn reports whether a ring in state rs is held by a paused
+// rollout, and which.
+func (d *Driver) pausedIn(rs ringState) (bool, string) {
+	if rs.lock.IsZero() || !rs.heldFound || d.active(rs.lock.ID) != nil {
+		return false, ""
 	}
-	rec, err := d.st.Rollout(ctx, l.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, "", nil
-	}
-	if err != nil {
-		return false, "", fmt.Errorf("read rollout %s: %w", l.ID, err)
-	}
-	return rec.Outcome == fleet.Paused, rec.ID, nil
+	return rs.held.Outcome == fleet.Paused, rs.held.ID
 }

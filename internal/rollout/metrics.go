@@ -14,6 +14,10 @@ type metrics struct {
 	heartbeats  prometheus.Counter
 	turns       *prometheus.CounterVec // granted
 	webhooks    *prometheus.CounterVec // kind, result
+
+	flushSeconds  prometheus.Histogram
+	flushed       prometheus.Counter
+	flushFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -36,8 +40,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "checkfleet_fleet_webhooks_total", Help: "Rollout webhooks sent, by kind and result (ok, failed).",
 		}, []string{"kind", "result"}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "checkfleet_fleet_heartbeat_flush_seconds", Help: "Time to write the heartbeats held in memory in one transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 7),
+		}),
+		flushed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "checkfleet_fleet_heartbeats_flushed_total", Help: "Host heartbeats written to the store by flushes.",
+		}),
+		flushFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "checkfleet_fleet_heartbeat_flush_failures_total", Help: "Heartbeat flushes that failed (their heartbeats retried at the next).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.rollouts, m.hosts, m.regressions, m.heartbeats, m.turns, m.webhooks} {
+	for _, c := range []prometheus.Collector{m.rollouts, m.hosts, m.regressions, m.heartbeats, m.turns, m.webhooks, m.flushSeconds, m.flushed, m.flushFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("rollout: register metrics: %w", err)
 		}
