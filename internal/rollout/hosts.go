@@ -28,7 +28,7 @@ func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token 
 	}
 	out, err := d.st.RegisterHost(ctx, h, token, d.now())
 	if err != nil {
-		return out, fmt.Errorf("register host %s: %w", h.ID, err)
+		return out, err // the store says "register host ID: ..."
 	}
 	d.log.Info().Str("host", h.ID).Str("ring", string(ring)).Strs("locations", h.Locations).Msg("fleet: host registered")
 	return out, nil
