@@ -67,7 +67,8 @@ func BenchmarkFleetHeartbeats(b *testing.B) {
 		"AWS_ENDPOINT_URL_SQS=" + env.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"CHECKFLEET_TOKEN=" + token,
 	}, "serve", "--checks", checks, "--store", "sqlite://"+filepath.Join(dir, "checkfleet.db"),
-		"--jobs-queue", "eu-west-1="+jobs.URL, "--results-queue", results.URL, "--listen", addr, "--log-level", "warn")
+		"--jobs-queue", "eu-west-1="+jobs.URL, "--results-queue", results.URL, "--listen", addr, "--log-level", "warn",
+		"--fleet-join-token", "bench-join")
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -109,7 +110,7 @@ func BenchmarkFleetHeartbeats(b *testing.B) {
 		if i < 20 {
 			ring = "canary"
 		}
-		c := fleetapi.NewHostClient(base, id, "token-"+id, hc)
+		c := fleetapi.NewHostClient(base, id, "token-"+id, hc).WithJoinToken("bench-join")
 		phase := benchHeartbeat * time.Duration(i) / benchHosts
 		wg.Go(func() { fl.host(ctx, c, id, ring, phase, registered) })
 	}

@@ -35,7 +35,7 @@ func TestCommandLineErrors(t *testing.T) {
 			"--state-dir", dir, "--drain-timeout", "30s", "--worker-drain-timeout", "1m"},
 			code: 1, want: []string{"shorter than the workers' drain"}},
 		"fleet flags without a control url": {args: []string{"run", "--image", "r", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r",
-			"--state-dir", dir, "--ring", "canary"}, code: 1, want: []string{"--ring and --host-token need --control-url"}},
+			"--state-dir", dir, "--ring", "canary"}, code: 1, want: []string{"--ring, --host-token and --join-token need --control-url"}},
 		"a control url without a token or a known ring": {args: []string{"run", "--image", "r", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r",
 			"--state-dir", dir, "--ring", "staging", "--label", "novalue"}, env: map[string]string{"CHECKFLEET_CONTROL_URL": "http://127.0.0.1:1"},
 			code: 1, want: []string{"--host-token is required", `unknown ring "staging"`, `--label "novalue"`}},
@@ -87,10 +87,10 @@ func TestSchedulerDevPassesSupervisorFlags(t *testing.T) {
 	fleet.StateDir = t.TempDir()
 	env := devstack.FleetEnv{SQSEndpoint: "http://127.0.0.1:9324",
 		JobsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-jobs", ResultsQueue: "http://127.0.0.1:9324/000000000000/checkfleet-results",
-		ControlURL: "http://127.0.0.1:8080", HostToken: "dev-host-token"}
+		ControlURL: "http://127.0.0.1:8080", HostToken: "dev-host-token", JoinToken: "dev-join-token"}
 	for _, noBrowser := range []bool{false, true} {
 		args := fleet.SupervisorArgs(env, noBrowser)
-		if !slices.Contains(args, "--control-url") || !slices.Contains(args, "dev") {
+		if !slices.Contains(args, "--control-url") || !slices.Contains(args, "--join-token") || !slices.Contains(args, "dev") {
 			t.Errorf("supervisor arguments %q: want the fleet flags that register it as a host of ring dev", args)
 		}
 		cmd := runCommand(io.Discard)

@@ -43,6 +43,7 @@ type runConfig struct {
 
 	// The fleet: without --control-url the supervisor takes no part in it.
 	controlURL, hostToken, ring string
+	joinToken                   string
 	labels, locations           cli.StringsFlag
 	agent                       supervisor.AgentConfig
 }
@@ -79,6 +80,7 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.Var(&c.allowNet, "allow-net", "workers' --allow-net (repeatable)")
 	fs.StringVar(&c.controlURL, "control-url", "", "control plane to register this host with and take fleet rollouts from (none: no fleet)")
 	fs.StringVar(&c.hostToken, "host-token", "", "this host's token for the control plane's fleet API")
+	fs.StringVar(&c.joinToken, "join-token", "", "the control plane's fleet join token, presented when registering (needed by a new host); prefer CHECKFLEET_JOIN_TOKEN")
 	fs.StringVar(&c.ring, "ring", "", "the host's ring: dev, canary or production (with --control-url)")
 	fs.Var(&c.labels, "label", "KEY=VALUE registered with the host, e.g. zone=eu-west-1a (repeatable)")
 	fs.Var(&c.locations, "location", "check location the workers serve (repeatable; default: from --jobs-queue names)")
@@ -92,7 +94,8 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 			"any that dies, and serves the control API that `supervisor upgrade`, `rollback` and `status` use.\n" +
 			"With --runtime process the workers are processes: --image /path/worker and tag T run the\n" +
 			"executable /path/worker-T. SIGTERM drains every worker in parallel, then exits.\n" +
-			"With --control-url, --host-token and --ring the host registers with the control plane (id: --name),\n" +
+			"With --control-url, --host-token and --ring the host registers with the control plane (id: --name;\n" +
+			"a new host id also needs --join-token, the control plane's --fleet-join-token),\n" +
 			"heartbeats every --heartbeat, and upgrades itself when its ring's release pointer says so;\n" +
 			"a control plane that does not answer pauses fleet moves, never the workers.\n" +
 			"Every flag can also be set as CHECKFLEET_<FLAG>.",
@@ -137,8 +140,8 @@ func (c *runConfig) complete() error {
 // and refuses fleet flags without it.
 func (c *runConfig) completeFleet() error {
 	if c.controlURL == "" {
-		if c.ring != "" || c.hostToken != "" {
-			return errors.New("--ring and --host-token need --control-url")
+		if c.ring != "" || c.hostToken != "" || c.joinToken != "" {
+			return errors.New("--ring, --host-token and --join-token need --control-url")
 		}
 		return nil
 	}
@@ -223,7 +226,7 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
 	if c.controlURL != "" {
-		cp := fleetapi.NewHostClient(c.controlURL, c.agent.HostID, c.hostToken, &http.Client{Timeout: 15 * time.Second})
+		cp := fleetapi.NewHostClient(c.controlURL, c.agent.HostID, c.hostToken, &http.Client{Timeout: 15 * time.Second}).WithJoinToken(c.joinToken)
 		agent, err := supervisor.NewAgent(c.agent, sup, cp, log)
 		if err != nil {
 			return err

@@ -235,6 +235,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 	cpCfg.Jobs = map[string]*queue.Queue{"local": queue.New(client, s.Jobs.URL)}
 	cpCfg.Results = queue.New(client, s.Results.URL)
 	cpCfg.IngestPollWait = 5 * time.Second
+	cpCfg.Fleet.JoinToken = rand.Text() // for its own supervisor, the one host it registers
 	cp, err := controlplane.New(cpCfg, log, reg)
 	if err != nil {
 		return nil, err
@@ -246,6 +247,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, reg *prometheus.
 	if cfg.Fleet != nil {
 		s.fleet, err = StartFleet(*cfg.Fleet, FleetEnv{
 			SQSEndpoint: s.SQSEndpoint, JobsQueue: s.Jobs.URL, ResultsQueue: s.Results.URL, ControlURL: s.ControlURL,
+			JoinToken: cpCfg.Fleet.JoinToken,
 		}, log.With().Str("component", "fleet").Logger())
 		if err != nil {
 			_ = s.Close()

@@ -140,6 +140,9 @@ type FleetEnv struct {
 	// HostToken is the supervisor's host token; StartFleet reads (or
 	// makes) the one kept under StateDir when it is empty.
 	HostToken string
+	// JoinToken is the control plane's fleet join token, which the
+	// supervisor presents when it registers (needed the first time).
+	JoinToken string
 }
 
 // hostTokenFile keeps the dev host's token under the supervisor's state
@@ -302,7 +305,8 @@ func (c FleetConfig) WorkerArgs(env FleetEnv, i int, addr string, noBrowser bool
 // tests hold them to that.
 //
 // With env.ControlURL the supervisor registers with the dev control plane
-// as a host of ring dev (--control-url, --host-token, --ring dev), so
+// as a host of ring dev (--control-url, --host-token, --ring dev, and
+// --join-token, which a host id needs to register the first time), so
 // `supervisor fleet deploy --ring dev` moves it.
 func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	_, portText, _ := net.SplitHostPort(c.HealthListen)
@@ -324,6 +328,9 @@ func (c FleetConfig) SupervisorArgs(env FleetEnv, noBrowser bool) []string {
 	}
 	if env.ControlURL != "" {
 		args = append(args, "--control-url", env.ControlURL, "--host-token", env.HostToken, "--ring", string(fleet.Dev))
+		if env.JoinToken != "" {
+			args = append(args, "--join-token", env.JoinToken)
+		}
 	}
 	return args
 }

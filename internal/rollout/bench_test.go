@@ -52,7 +52,7 @@ func BenchmarkFleetRollout(b *testing.B) {
 	}
 	defer st.Close()
 	cfg := rollout.DefaultConfig()
-	cfg.Watch = 0
+	cfg.Watch, cfg.JoinToken = 0, "bench-join"
 	reg := prometheus.NewRegistry()
 	d, err := rollout.New(cfg, st, nil, zerolog.Nop(), reg)
 	if err != nil {
@@ -86,7 +86,7 @@ func BenchmarkFleetRollout(b *testing.B) {
 		if i < simCanary {
 			ring, id = "canary", fmt.Sprintf("c-%03d", i)
 		}
-		h := &simHost{id: id, ring: ring, c: fleetapi.NewHostClient(hs.URL, id, "token-"+id, hc), image: v1}
+		h := &simHost{id: id, ring: ring, c: fleetapi.NewHostClient(hs.URL, id, "token-"+id, hc).WithJoinToken("bench-join"), image: v1}
 		wg.Go(func() { h.run(ctx, b) })
 	}
 	testenv.Eventually(b, 30*time.Second, "every host healthy", func() bool {

@@ -68,6 +68,10 @@ type Config struct {
 	// FlushEvery is how often the heartbeats held in memory are written
 	// to the store while Run runs (DefaultFlushEvery when 0).
 	FlushEvery time.Duration
+	// JoinToken is the fleet join token a new host must present to
+	// register (--fleet-join-token); empty refuses every new host. A known
+	// host re-registering with its own host token needs none.
+	JoinToken string
 }
 
 // DefaultConfig returns the defaults.

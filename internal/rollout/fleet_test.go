@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func startControlPlane(t *testing.T, st store.Store, tune func(*rollout.Config))
 	cfg := rollout.DefaultConfig()
 	cfg.Tick, cfg.JudgeEvery = 10*time.Millisecond, 20*time.Millisecond
 	cfg.LostAfter, cfg.LostTimeout, cfg.HealthyTimeout, cfg.Watch = 2*time.Second, 2*time.Second, 20*time.Second, 0
-	cfg.TurnTTL = 5 * time.Second
+	cfg.TurnTTL, cfg.JoinToken = 5*time.Second, testJoinToken
 	cfg.Webhooks = []rollout.Webhook{{Kind: rollout.WebhookJSON, URL: hookSrv.URL + "/json"}, {Kind: rollout.WebhookSlack, URL: hookSrv.URL + "/slack"}}
 	if tune != nil {
 		tune(&cfg)
@@ -144,8 +145,13 @@ type fakeHost struct {
 	dead  bool
 }
 
+// testJoinToken is the fleet join token of startControlPlane's control
+// plane, which every fake host presents.
+const testJoinToken = "join-secret"
+
 func newFakeHost(cp *controlPlane, id, ring string, image fleetapi.Image) *fakeHost {
-	return &fakeHost{id: id, ring: ring, c: fleetapi.NewHostClient(cp.url, id, "token-"+id, nil), image: image, broken: map[string]bool{}}
+	c := fleetapi.NewHostClient(cp.url, id, "token-"+id, nil).WithJoinToken(testJoinToken)
+	return &fakeHost{id: id, ring: ring, c: c, image: image, broken: map[string]bool{}}
 }
 
 func (h *fakeHost) current() fleetapi.Image {
@@ -488,6 +494,71 @@ func TestRunStoppedAtStartIsNotAFailure(t *testing.T) {
 		cancel()
 		if err := d.Run(ctx); err != nil {
 			t.Fatalf("Run with a stopped context = %v, want nil", err)
+		}
+	})
+}
+
+// A new host id registers only with the fleet join token: without it, with
+// a wrong one, or on a control plane that has none, it is refused with 401
+// and nothing is recorded. A known host re-registering with its own host
+// token (a restart) needs none, and the join token lets no one take a
+// known host id with another host token.
+func TestRegisterNeedsJoinToken(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		reg := fleetapi.Registration{ID: "c-1", Ring: "canary", Locations: []string{"eu-west-1"}}
+		recorded := func() []string {
+			t.Helper()
+			hosts, err := st.Hosts(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, h := range hosts {
+				ids = append(ids, h.ID)
+			}
+			return ids
+		}
+		none := startControlPlane(t, st, func(c *rollout.Config) { c.JoinToken = "" })
+		_, err := fleetapi.NewHostClient(none.url, "c-1", "token-c-1", nil).WithJoinToken(testJoinToken).Register(ctx, reg)
+		if !fleetapi.IsStatus(err, http.StatusUnauthorized) || !strings.Contains(err.Error(), "--fleet-join-token") {
+			t.Errorf("a new host on a control plane without a join token: %v, want 401 saying to set --fleet-join-token", err)
+		}
+
+		cp := startControlPlane(t, st, nil)
+		for _, tc := range []struct{ name, join, want string }{
+			{"no join token", "", "needs the fleet join token"},
+			{"a wrong join token", "join-secreT", "not this control plane's --fleet-join-token"},
+		} {
+			_, err := fleetapi.NewHostClient(cp.url, "c-1", "token-c-1", nil).WithJoinToken(tc.join).Register(ctx, reg)
+			if !fleetapi.IsStatus(err, http.StatusUnauthorized) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("a new host with %s: %v, want 401 saying %q", tc.name, err, tc.want)
+			}
+			if strings.Contains(err.Error(), testJoinToken) {
+				t.Errorf("the refusal shows the join token: %v", err)
+			}
+		}
+		if ids := recorded(); len(ids) != 0 {
+			t.Fatalf("refused registrations recorded hosts %q", ids)
+		}
+
+		if _, err := fleetapi.NewHostClient(cp.url, "c-1", "token-c-1", nil).WithJoinToken(testJoinToken).Register(ctx, reg); err != nil {
+			t.Fatalf("a new host with the join token: %v", err)
+		}
+		reg.Labels = map[string]string{"zone": "b"}
+		h, err := fleetapi.NewHostClient(cp.url, "c-1", "token-c-1", nil).Register(ctx, reg)
+		if err != nil || h.Labels["zone"] != "b" {
+			t.Fatalf("a known host re-registering without the join token: %+v, %v", h, err)
+		}
+		_, err = fleetapi.NewHostClient(cp.url, "c-1", "other", nil).WithJoinToken(testJoinToken).Register(ctx, reg)
+		if !fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			t.Errorf("a known host id with another host token and the join token: %v, want 401", err)
+		}
+		if _, err := st.AuthenticateHost(ctx, "c-1", "token-c-1"); err != nil {
+			t.Errorf("the host's own token after the refusals: %v", err)
+		}
+		if ids := recorded(); !slices.Equal(ids, []string{"c-1"}) {
+			t.Errorf("hosts recorded %q, want [c-1]", ids)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,8 +17,15 @@ import (
 // store.ErrConflict.
 var ErrImageMismatch = fmt.Errorf("image mismatch: %w", store.ErrConflict)
 
-// Register records a host's registration with its token.
-func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token string) (fleet.Host, error) {
+// ErrJoinToken is wrapped by a registration of a new host refused for its
+// fleet join token (missing, wrong, or none configured); it wraps
+// store.ErrUnauthorized.
+var ErrJoinToken = fmt.Errorf("join token: %w", store.ErrUnauthorized)
+
+// Register records a host's registration with its token. A host id not
+// known with that token is registered only with the fleet join token
+// (Config.JoinToken); a known host re-registering needs none.
+func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token, joinToken string) (fleet.Host, error) {
 	ring, err := fleet.ParseRing(reg.Ring)
 	if err != nil {
 		return fleet.Host{}, fmt.Errorf("host %s: %w", reg.ID, err)
@@ -26,12 +34,33 @@ func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token 
 	if err := h.Validate(); err != nil {
 		return fleet.Host{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if _, err := d.st.AuthenticateHost(ctx, h.ID, token); err != nil {
+		if !errors.Is(err, store.ErrUnauthorized) {
+			return fleet.Host{}, fmt.Errorf("register host %s: %w", h.ID, err)
+		}
+		if err := d.admit(joinToken); err != nil {
+			return fleet.Host{}, fmt.Errorf("register host %s: %w", h.ID, err)
+		}
+	}
 	out, err := d.st.RegisterHost(ctx, h, token, d.now())
 	if err != nil {
 		return out, err // the store says "register host ID: ..."
 	}
 	d.log.Info().Str("host", h.ID).Str("ring", string(ring)).Strs("locations", h.Locations).Msg("fleet: host registered")
 	return out, nil
+}
+
+// admit checks the join token of a host that is not known with its token.
+func (d *Driver) admit(joinToken string) error {
+	switch {
+	case d.cfg.JoinToken == "":
+		return fmt.Errorf("%w: this control plane registers no new hosts: set --fleet-join-token (CHECKFLEET_FLEET_JOIN_TOKEN) on it and give the host the same value as --join-token", ErrJoinToken)
+	case joinToken == "":
+		return fmt.Errorf("%w: a host not yet registered with this host token needs the fleet join token (supervisor run --join-token, header %s)", ErrJoinToken, fleetapi.JoinTokenHeader)
+	case subtle.ConstantTimeCompare([]byte(joinToken), []byte(d.cfg.JoinToken)) != 1:
+		return fmt.Errorf("%w: the join token is not this control plane's --fleet-join-token", ErrJoinToken)
+	}
+	return nil
 }
 
 // Authenticate returns host id when token is its token, else an error

@@ -18,7 +18,7 @@ import (
 // Fleet is the control plane's fleet as the API serves it (package
 // rollout's Driver): the host side and the operator side.
 type Fleet interface {
-	Register(ctx context.Context, reg fleetapi.Registration, token string) (fleet.Host, error)
+	Register(ctx context.Context, reg fleetapi.Registration, token, joinToken string) (fleet.Host, error)
 	Authenticate(ctx context.Context, id, token string) (fleet.Host, error)
 	Heartbeat(ctx context.Context, h fleet.Host, s fleet.HostState) (fleetapi.Desired, error)
 	Desired(ctx context.Context, h fleet.Host) (fleetapi.Desired, error)
@@ -71,7 +71,13 @@ func (s *Server) fleetRegister(w http.ResponseWriter, r *http.Request) {
 	if !s.notAnotherHost(w, r, reg.ID, token) {
 		return
 	}
-	h, err := s.cfg.Fleet.Register(r.Context(), reg, token)
+	h, err := s.cfg.Fleet.Register(r.Context(), reg, token, r.Header.Get(fleetapi.JoinTokenHeader))
+	if errors.Is(err, store.ErrUnauthorized) {
+		s.log.Warn().Str("host", reg.ID).Str("remote", r.RemoteAddr).Msg("web: registration refused")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="checkfleet", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
 	if err != nil {
 		s.fleetError(w, r, err)
 		return

@@ -23,6 +23,7 @@ type Client struct {
 	base   string
 	token  string
 	hostID string
+	join   string
 	hc     *http.Client
 }
 
@@ -30,6 +31,11 @@ type Client struct {
 // so that the control plane can tell a token used for another host's id
 // (403) from a wrong token (401).
 const HostHeader = "X-Checkfleet-Host"
+
+// JoinTokenHeader carries the fleet join token. A host presents it only
+// when it registers: the control plane records a new host id only with it,
+// and a known host re-registering with its own host token needs none.
+const JoinTokenHeader = "X-Checkfleet-Join-Token"
 
 // NewClient returns a client of the control plane at baseURL
 // (http://host:port, with or without a trailing slash) presenting token.
@@ -48,6 +54,14 @@ func NewHostClient(baseURL, hostID, token string, hc *http.Client) *Client {
 	c := NewClient(baseURL, token, hc)
 	c.hostID = hostID
 	return c
+}
+
+// WithJoinToken returns a copy of c that presents the fleet join token
+// joinToken (JoinTokenHeader) when it registers, and only then.
+func (c *Client) WithJoinToken(joinToken string) *Client {
+	cc := *c
+	cc.join = joinToken
+	return &cc
 }
 
 // Error is an error answer of the API, or no answer at all (Status 0).
@@ -84,10 +98,15 @@ func IsStatus(err error, code int) bool {
 	return errors.As(err, &e) && e.Status == code
 }
 
-// Register registers (or re-registers) the host; the token is its own.
+// Register registers (or re-registers) the host; the token is its own,
+// and the join token (WithJoinToken) goes with it.
 func (c *Client) Register(ctx context.Context, r Registration) (Host, error) {
 	var h Host
-	err := c.call(ctx, "register", http.MethodPost, "/api/v1/fleet/hosts", r, &h)
+	var hdr http.Header
+	if c.join != "" {
+		hdr = http.Header{JoinTokenHeader: {c.join}}
+	}
+	err := c.callWith(ctx, "register", http.MethodPost, "/api/v1/fleet/hosts", hdr, r, &h)
 	return h, err
 }
 
@@ -252,6 +271,11 @@ func hostPath(id, what string) string {
 // call sends in (nil: no body) and decodes the answer into out (nil:
 // discard it).
 func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	return c.callWith(ctx, op, method, path, nil, in, out)
+}
+
+// callWith is call with the extra headers hdr.
+func (c *Client) callWith(ctx context.Context, op, method, path string, hdr http.Header, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -273,6 +297,11 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	}
 	if c.hostID != "" {
 		req.Header.Set(HostHeader, c.hostID)
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

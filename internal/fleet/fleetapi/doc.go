@@ -14,6 +14,10 @@
 //
 // A host token is the host's own: the first registration of a host id
 // records it (hashed), every later request of that host must present it.
+// Registering a new host id also needs the control plane's fleet join token
+// (header X-Checkfleet-Join-Token, Client.WithJoinToken): without it, or
+// with a wrong one, the registration is refused with 401 and nothing is
+// recorded. A known host re-registering with its own host token needs none.
 // NewHostClient names the host the token belongs to in every request
 // (header X-Checkfleet-Host), so a token used for another host's id is
 // refused with 403; a wrong token is refused with 401, an unknown ring with

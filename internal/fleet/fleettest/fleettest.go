@@ -37,6 +37,10 @@ import (
 // Token is the control plane's API token (the operator's).
 const Token = "fleettest-operator"
 
+// JoinToken is the control plane's fleet join token, which HostArgs give
+// every host.
+const JoinToken = "fleettest-join"
+
 // ControlPlane is a running control plane.
 type ControlPlane struct {
 	// URL is its base URL (--control-url).
@@ -56,6 +60,7 @@ func Config() rollout.Config {
 	c.Tick, c.JudgeEvery, c.Watch = 50*time.Millisecond, 500*time.Millisecond, 0
 	c.HealthyTimeout, c.Parallel = time.Minute, 0.5
 	c.Thresholds.MinRuns = 10
+	c.JoinToken = JoinToken
 	return c
 }
 
@@ -110,9 +115,9 @@ checks:
 }
 
 // HostArgs are the `supervisor run` flags that make a host of ring with
-// its own token, heartbeating every 300 ms.
+// its own token and the fleet join token, heartbeating every 300 ms.
 func (cp *ControlPlane) HostArgs(host string, ring fleet.Ring) []string {
-	return []string{"--control-url", cp.URL, "--host-token", HostToken(host), "--ring", string(ring), "--heartbeat", "300ms"}
+	return []string{"--control-url", cp.URL, "--host-token", HostToken(host), "--join-token", JoinToken, "--ring", string(ring), "--heartbeat", "300ms"}
 }
 
 // HostToken is the token HostArgs gives host.
