@@ -76,7 +76,11 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 			t.Fatalf("after the upgrade: current %s, previous %v; want v2 and v1", st.Current, st.Previous)
 		}
 		x.WaitSettled(st.Current.ID, 10*time.Second)
-		if samples < 10 || minReady < Slots {
+		// A sample lists the runtime's instances twice and probes every
+		// worker; on Docker under a loaded CI machine that takes seconds,
+		// and samples that straddle a swap are discarded, so a quick
+		// upgrade yields few. One per slot on average still covers it.
+		if samples < Slots || minReady < Slots {
 			t.Errorf("ready workers during the upgrade: fewest %d over %d samples, want never below %d", minReady, samples, Slots)
 		}
 		sum := resultOf(t, up)
