@@ -103,19 +103,10 @@ func (d *Driver) ringImage(ctx context.Context, ring fleet.Ring) (fleet.Image, e
 // locked by a paused rollout is taken from it (that rollout ends rolled
 // back); one locked by a running rollout is refused.
 func (d *Driver) Rollback(ctx context.Context, req fleetapi.RollbackRequest) (fleet.Rollout, error) {
-	ring, err := fleet.ParseRing(req.Ring)
+	ring, rel, id, now, err := d.prepare(ctx, req.Ring, req.Force)
 	if err != nil {
 		return fleet.Rollout{}, err
 	}
-	if err := d.checkForce(ctx, ring, req.Force); err != nil {
-		return fleet.Rollout{}, err
-	}
-	now := d.now()
-	rel, err := d.st.Release(ctx, ring)
-	if err != nil {
-		return fleet.Rollout{}, fmt.Errorf("read the release of ring %s: %w", ring, err)
-	}
-	id := newRolloutID(now)
 	if _, err := rel.RollBack(id, now); err != nil {
 		return fleet.Rollout{}, err
 	}
@@ -129,22 +120,31 @@ func (d *Driver) Rollback(ctx context.Context, req fleetapi.RollbackRequest) (fl
 	return d.begin(ctx, rec, req.Force)
 }
 
-// Unify starts bringing every host of ring req.Ring to its pointer (a
-// partial wave to the whole ring, drifted hosts back).
-func (d *Driver) Unify(ctx context.Context, req fleetapi.UnifyRequest) (fleet.Rollout, error) {
-	ring, err := fleet.ParseRing(req.Ring)
+// prepare is what a rollback and a unify first do: parse the ring, check
+// the forced hosts, read the ring's release, and name the new rollout.
+func (d *Driver) prepare(ctx context.Context, ringName string, force []string) (fleet.Ring, fleet.Release, string, time.Time, error) {
+	ring, err := fleet.ParseRing(ringName)
 	if err != nil {
-		return fleet.Rollout{}, err
+		return "", fleet.Release{}, "", time.Time{}, err
 	}
-	if err := d.checkForce(ctx, ring, req.Force); err != nil {
-		return fleet.Rollout{}, err
+	if err := d.checkForce(ctx, ring, force); err != nil {
+		return "", fleet.Release{}, "", time.Time{}, err
 	}
 	now := d.now()
 	rel, err := d.st.Release(ctx, ring)
 	if err != nil {
-		return fleet.Rollout{}, fmt.Errorf("read the release of ring %s: %w", ring, err)
+		return "", fleet.Release{}, "", time.Time{}, fmt.Errorf("read the release of ring %s: %w", ring, err)
 	}
-	id := newRolloutID(now)
+	return ring, rel, newRolloutID(now), now, nil
+}
+
+// Unify starts bringing every host of ring req.Ring to its pointer (a
+// partial wave to the whole ring, drifted hosts back).
+func (d *Driver) Unify(ctx context.Context, req fleetapi.UnifyRequest) (fleet.Rollout, error) {
+	ring, rel, id, now, err := d.prepare(ctx, req.Ring, req.Force)
+	if err != nil {
+		return fleet.Rollout{}, err
+	}
 	if _, err := rel.Unify(id, now); err != nil {
 		return fleet.Rollout{}, err
 	}
