@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/procfs"
 
 	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
 	"github.com/checkfleet/checkfleet/internal/queue"
@@ -61,7 +58,7 @@ func BenchmarkFleetHeartbeats(b *testing.B) {
 	if err := os.WriteFile(checks, []byte(benchChecks), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	addr := freeAddr(b)
+	addr := testenv.FreeAddr(b)
 	const token = "bench-operator-token"
 	cmd := scheduler(b, []string{
 		"AWS_ENDPOINT_URL_SQS=" + env.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
@@ -131,14 +128,14 @@ func BenchmarkFleetHeartbeats(b *testing.B) {
 	var cpu, wall time.Duration
 	var beats int
 	for b.Loop() {
-		cpuBefore, beatsBefore, start := procCPU(b, pid), fl.count(), time.Now()
+		cpuBefore, beatsBefore, start := testenv.ProcCPU(b, pid), fl.count(), time.Now()
 		time.Sleep(benchWindow)
-		cpu += procCPU(b, pid) - cpuBefore
+		cpu += testenv.ProcCPU(b, pid) - cpuBefore
 		beats += fl.count() - beatsBefore
 		wall += time.Since(start)
 	}
 	b.StopTimer()
-	st := procStatus(b, pid)
+	st := testenv.ProcStatus(b, pid)
 	if n := fl.failures(); n > 0 {
 		b.Errorf("%d heartbeats failed: %s", n, fl.lastError())
 	}
@@ -233,40 +230,4 @@ func (f *benchFleet) latency() (p50, p99 time.Duration) {
 	}
 	slices.Sort(took)
 	return took[len(took)/2], took[len(took)*99/100]
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// procStatus reads /proc/PID/status (its memory figures in bytes).
-func procStatus(b *testing.B, pid int) procfs.ProcStatus {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := p.NewStatus()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st
-}
-
-// procCPU reads the user+system CPU time of a process from /proc/PID/stat.
-func procCPU(b *testing.B, pid int) time.Duration {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := p.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(st.CPUTime() * float64(time.Second))
 }

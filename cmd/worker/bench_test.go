@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/procfs"
 
 	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
@@ -64,7 +61,7 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	results := env.Provision(b, queue.Spec{Name: "checkfleet-results", VisibilityTimeout: 12 * time.Hour})
 
 	f := &fleet{env: env, jobs: jobs, results: results}
-	health := freeAddr(b)
+	health := testenv.FreeAddr(b)
 	w := f.startWorkerB(b, 64, health)
 	testenv.Eventually(b, 30*time.Second, "worker ready", func() bool {
 		resp, err := http.Get("http://" + health + "/readyz")
@@ -80,12 +77,12 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	// This process collects garbage as the worker does (GOGC 400), so the
 	// harness takes less of the cores the worker is measured on.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	idleRSS := procStatus(b, w.cmd.Process.Pid).VmRSS
-	cpuBefore := procCPU(b, w.cmd.Process.Pid)
+	idleRSS := testenv.ProcStatus(b, w.cmd.Process.Pid).VmRSS
+	cpuBefore := testenv.ProcCPU(b, w.cmd.Process.Pid)
 	// This process (the SQS endpoint, the producers, the counter) shares
 	// the machine's cores with the worker: its CPU says how much of the
 	// machine the worker could have had.
-	benchCPUBefore := procCPU(b, os.Getpid())
+	benchCPUBefore := testenv.ProcCPU(b, os.Getpid())
 
 	jobBodies := encodeJobs(b, targets, b.N)
 	b.ResetTimer()
@@ -99,9 +96,9 @@ func benchmarkWorker(b *testing.B, latency time.Duration, nProducers, nConsumers
 	got := counter.wait(b, 10*time.Minute)
 	elapsed := time.Since(start)
 	b.StopTimer()
-	cpu := procCPU(b, w.cmd.Process.Pid) - cpuBefore
-	benchCPU := procCPU(b, os.Getpid()) - benchCPUBefore
-	peak := procStatus(b, w.cmd.Process.Pid).VmHWM
+	cpu := testenv.ProcCPU(b, w.cmd.Process.Pid) - cpuBefore
+	benchCPU := testenv.ProcCPU(b, os.Getpid()) - benchCPUBefore
+	peak := testenv.ProcStatus(b, w.cmd.Process.Pid).VmHWM
 	if got.duplicates > 0 {
 		b.Errorf("%d results recorded twice (by run id)", got.duplicates)
 	}
@@ -259,40 +256,4 @@ func (f *fleet) startWorkerB(b *testing.B, concurrency int, health string) *work
 		}
 	})
 	return p
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// procStatus reads /proc/PID/status (its memory figures in bytes).
-func procStatus(b *testing.B, pid int) procfs.ProcStatus {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := p.NewStatus()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st
-}
-
-// procCPU reads the user+system CPU time of a process from /proc/PID/stat.
-func procCPU(b *testing.B, pid int) time.Duration {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := p.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(st.CPUTime() * float64(time.Second))
 }
