@@ -11,14 +11,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/checkfleet/checkfleet/internal/testenv"
 )
 
 // The test binary doubles as the scheduler binary: with SCHEDULER_MAIN=1 it
 // runs main's logic on its arguments, so these tests exercise flags,
-// environment, signals and exit codes of the real process.
+// environment, signals and exit codes of the real process
+// (SCHEDULER_CPUPROFILE and SCHEDULER_MEMPROFILE write its profiles).
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(floorEnv); addr != "" {
+		os.Exit(serveFloor(addr))
+	}
 	if os.Getenv("SCHEDULER_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(testenv.Profiled("SCHEDULER", func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
 	}
 	os.Exit(m.Run())
 }

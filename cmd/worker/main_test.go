@@ -9,8 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,38 +29,9 @@ import (
 // tests exercise the real process: flags, environment, signals, exit codes.
 func TestMain(m *testing.M) {
 	if os.Getenv("WORKER_MAIN") == "1" {
-		os.Exit(profiled(func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
+		os.Exit(testenv.Profiled("WORKER", func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
 	}
 	os.Exit(m.Run())
-}
-
-// profiled runs main, writing the worker's CPU and allocation profiles to
-// the files WORKER_CPUPROFILE and WORKER_MEMPROFILE name, for looking into
-// a benchmark's worker: go tool pprof worker.test FILE.
-func profiled(main func() int) int {
-	if path := os.Getenv("WORKER_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "cpu profile:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "cpu profile:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if path := os.Getenv("WORKER_MEMPROFILE"); path != "" {
-		runtime.MemProfileRate = 64 << 10
-		defer func() {
-			if f, err := os.Create(path); err == nil {
-				_ = pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
-	}
-	return main()
 }
 
 type fleet struct {

@@ -18,8 +18,11 @@ const (
 	// DefaultFlushEvery is how often heartbeats held in memory are written.
 	DefaultFlushEvery = time.Second
 	// authTTL is how long a verified host token is trusted without the
-	// store.
-	authTTL = 30 * time.Second
+	// store: as long as Kubernetes caches a webhook's token review
+	// (--authentication-token-webhook-cache-ttl), so a host asks the store
+	// once in 24 heartbeats, and a token replaced through another control
+	// plane sharing the store stops working here within 2 minutes.
+	authTTL = 2 * time.Minute
 	// ringTTL is how long a ring's release, lock and paused state are
 	// answered from memory.
 	ringTTL = time.Second
@@ -229,10 +232,18 @@ func (c *cachedStore) AuthenticateHost(ctx context.Context, id, token string) (f
 	return c.merge(h), nil
 }
 
-// RegisterHost registers h and forgets what was cached of it.
+// RegisterHost registers h and forgets what was cached of it; the token
+// it registered with is then trusted as if verified, so a host's first
+// heartbeats after registering do not each ask the store.
 func (c *cachedStore) RegisterHost(ctx context.Context, h fleet.Host, token string, now time.Time) (fleet.Host, error) {
-	defer c.forgetHost(h.ID)
-	return c.Store.RegisterHost(ctx, h, token, now)
+	got, err := c.Store.RegisterHost(ctx, h, token, now)
+	c.forgetHost(h.ID)
+	if err == nil && token != "" {
+		c.mu.Lock()
+		c.auth[got.ID] = authEntry{hash: sha256.Sum256([]byte(token)), host: got, at: c.now()}
+		c.mu.Unlock()
+	}
+	return got, err
 }
 
 // RemoveHost removes host id and forgets what was held of it.

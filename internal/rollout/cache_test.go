@@ -175,14 +175,14 @@ func TestCachedStoreAuthentication(t *testing.T) {
 		wantStore int // AuthenticateHost calls reaching the store so far
 		register  bool
 	}{
-		{name: "first verified by the store", token: "right", wantStore: 1},
-		{name: "then from memory", advance: 10 * time.Second, token: "right", wantStore: 1},
-		{name: "a wrong token asks the store", token: "wrong", wantErr: true, wantStore: 2},
-		{name: "verified again", token: "right", wantStore: 3},
-		{name: "still trusted", advance: 29 * time.Second, token: "right", wantStore: 3},
-		{name: "expired after 30 s", advance: 2 * time.Second, token: "right", wantStore: 4},
-		{name: "dropped on register", register: true, token: "right", wantStore: 5},
-		{name: "empty token", token: "", wantErr: true, wantStore: 6},
+		{name: "trusted as this process registered it", token: "right", wantStore: 0},
+		{name: "then from memory", advance: 10 * time.Second, token: "right", wantStore: 0},
+		{name: "a wrong token asks the store", token: "wrong", wantErr: true, wantStore: 1},
+		{name: "verified by the store", token: "right", wantStore: 2},
+		{name: "still trusted", advance: authTTL - time.Second, token: "right", wantStore: 2},
+		{name: "expired after authTTL", advance: 2 * time.Second, token: "right", wantStore: 3},
+		{name: "trusted again as registered", register: true, advance: authTTL, token: "right", wantStore: 3},
+		{name: "empty token", token: "", wantErr: true, wantStore: 4},
 	}
 	for _, s := range steps {
 		clk.add(s.advance)
