@@ -55,11 +55,14 @@ func TestCommandLineErrors(t *testing.T) {
 			code: 1, want: []string{`--output "yaml"`, `--control-url "localhost:8080"`}},
 		"fleet history of an unknown ring": {args: []string{"fleet", "history", "--ring", "qa"}, code: 1, want: []string{`unknown ring "qa"`}},
 		"status without a supervisor":      {args: []string{"status", "--socket", sock}, code: 1, want: []string{"no supervisor answers on " + sock}},
-		"upgrade without a tag":            {args: []string{"upgrade", "--socket", sock}, code: 1, want: []string{"--tag is required"}},
-		"upgrade without a supervisor":     {args: []string{"upgrade", "--tag", "v2", "--socket", sock}, code: 1, want: []string{"no supervisor answers"}},
-		"rollback with a bad output":       {args: []string{"rollback", "--socket", sock, "--output", "yaml"}, code: 1, want: []string{`--output "yaml"`}},
-		"unknown subcommand":               {args: []string{"restart"}, code: 1, want: []string{`unknown subcommand "restart"`}},
-		"positional arguments to run":      {args: []string{"run", "extra"}, code: 1, want: []string{"unexpected arguments"}},
+		"wait-ready with no timeout":       {args: []string{"status", "--socket", sock, "--wait-ready", "--timeout", "0s"}, code: 1, want: []string{"--timeout 0s: want a positive duration"}},
+		"wait-ready without a supervisor": {args: []string{"status", "--socket", sock, "--wait-ready", "--timeout", "1500ms"}, code: 1,
+			want: []string{"waiting: no supervisor answers on " + sock, "not ready after 1.5s: no supervisor answers on " + sock}},
+		"upgrade without a tag":        {args: []string{"upgrade", "--socket", sock}, code: 1, want: []string{"--tag is required"}},
+		"upgrade without a supervisor": {args: []string{"upgrade", "--tag", "v2", "--socket", sock}, code: 1, want: []string{"no supervisor answers"}},
+		"rollback with a bad output":   {args: []string{"rollback", "--socket", sock, "--output", "yaml"}, code: 1, want: []string{`--output "yaml"`}},
+		"unknown subcommand":           {args: []string{"restart"}, code: 1, want: []string{`unknown subcommand "restart"`}},
+		"positional arguments to run":  {args: []string{"run", "extra"}, code: 1, want: []string{"unexpected arguments"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			for k, v := range tc.env {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,21 +102,37 @@ func upgradeCommand(stdout, stderr io.Writer, rollback bool) *ffcli.Command {
 	}
 }
 
-func statusCommand(stdout io.Writer) *ffcli.Command {
+func statusCommand(stdout, stderr io.Writer) *ffcli.Command {
 	fs := flag.NewFlagSet("supervisor status", flag.ContinueOnError)
 	var c clientFlags
 	c.register(fs)
+	wait := fs.Bool("wait-ready", false, "wait until every slot runs a ready worker and no upgrade runs (exit 0), or fail at --timeout saying why")
+	timeout := fs.Duration("timeout", 10*time.Minute, "with --wait-ready: how long to wait")
 	return &ffcli.Command{
 		Name:       "status",
-		ShortUsage: "supervisor status [--output json]",
+		ShortUsage: "supervisor status [--output json] [--wait-ready [--timeout 10m]]",
 		ShortHelp:  "show slots, workers, images, readiness, uptime, restarts and any upgrade in progress",
-		FlagSet:    fs,
-		Options:    cli.Options(),
+		LongHelp: "With --wait-ready it is a readiness gate (a new host's provisioner runs it): it waits,\n" +
+			"also for a supervisor that has not started yet, until every slot has a running, ready\n" +
+			"worker that does not crash-loop and no upgrade runs, then shows the status and exits 0;\n" +
+			"at --timeout it exits 1 saying which slots are not ready and why.",
+		FlagSet: fs,
+		Options: cli.Options(),
 		Exec: cli.NoArgs("status", func(ctx context.Context) error {
 			if err := c.validate(); err != nil {
 				return err
 			}
-			st, err := supervisorapi.NewClient(c.socket).Status(ctx)
+			if *wait && *timeout <= 0 {
+				return fmt.Errorf("--timeout %s: want a positive duration", *timeout)
+			}
+			client := supervisorapi.NewClient(c.socket)
+			var st supervisorapi.Status
+			var err error
+			if *wait {
+				st, err = waitReady(ctx, client, *timeout, stderr)
+			} else {
+				st, err = client.Status(ctx)
+			}
 			if err != nil {
 				return err
 			}
@@ -127,5 +144,41 @@ func statusCommand(stdout io.Writer) *ffcli.Command {
 			writeStatus(stdout, st, time.Now())
 			return nil
 		}),
+	}
+}
+
+// readyPoll is how often `status --wait-ready` asks the supervisor.
+const readyPoll = time.Second
+
+// waitReady asks the supervisor every readyPoll until its status is
+// ready, saying on progress each new reason it is not; at timeout it
+// fails with the last reason.
+func waitReady(ctx context.Context, client *supervisorapi.Client, timeout time.Duration, progress io.Writer) (supervisorapi.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	var said string
+	for {
+		st, err := client.Status(ctx)
+		why := st.Unready()
+		if err != nil {
+			why = err.Error()
+		}
+		if why == "" {
+			return st, nil
+		}
+		if ctx.Err() == nil && why != said {
+			fmt.Fprintf(progress, "waiting: %s\n", why)
+			said = why
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return st, fmt.Errorf("not ready after %s: %s", timeout, cmp.Or(said, why))
+			}
+			return st, fmt.Errorf("stopped waiting: %s", cmp.Or(said, why))
+		case <-tick.C:
+		}
 	}
 }

@@ -24,7 +24,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			runCommand(stderr),
 			upgradeCommand(stdout, stderr, false),
 			upgradeCommand(stdout, stderr, true),
-			statusCommand(stdout),
+			statusCommand(stdout, stderr),
 			fleetCommand(stdout, stderr),
 			cli.VersionCommand("supervisor", stdout),
 		},

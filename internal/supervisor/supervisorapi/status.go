@@ -1,6 +1,8 @@
 package supervisorapi
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/checkfleet/checkfleet/internal/runtime"
@@ -66,4 +68,54 @@ type InstanceStatus struct {
 	// StartedAt is when it started; Uptime how long it has run.
 	StartedAt time.Time `json:"started_at,omitzero"`
 	Uptime    Duration  `json:"uptime,omitempty"`
+}
+
+// Unready says why the host is not ready to take its share of checks, or
+// "" when it is: no upgrade in progress, the runtime answered, and every
+// one of the Want slots has a running, ready worker that is not draining
+// and does not crash-loop. It is what `supervisor status --wait-ready`
+// waits for, and what a new host's readiness gate means.
+func (s Status) Unready() string {
+	switch {
+	case s.Error != "":
+		return "the runtime did not answer: " + s.Error
+	case s.Want == 0 || len(s.Slots) < s.Want:
+		return fmt.Sprintf("%d of %d slots started", len(s.Slots), s.Want)
+	case s.Upgrade != nil:
+		return fmt.Sprintf("upgrade %s to %s in progress", s.Upgrade.ID, s.Upgrade.To.Ref)
+	}
+	var why []string
+	for _, sl := range s.Slots {
+		if w := sl.unready(); w != "" {
+			why = append(why, fmt.Sprintf("slot %d: %s", sl.Slot, w))
+		}
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d slots ready; %s", s.Want-len(why), s.Want, strings.Join(why, "; "))
+}
+
+// unready says why the slot has no ready worker, or "".
+func (sl SlotStatus) unready() string {
+	if sl.CrashLoop {
+		return "crash-looping (last exit: " + sl.LastExit + ")"
+	}
+	var why string
+	for _, in := range sl.Instances {
+		switch {
+		case in.State == runtime.Running && in.Ready && !in.Draining:
+			return ""
+		case in.Draining:
+			why = "draining"
+		case in.State != runtime.Running:
+			why = string(in.State)
+		default:
+			why = "not ready: " + in.NotReady
+		}
+	}
+	if why == "" {
+		return "no worker"
+	}
+	return why
 }

@@ -2,6 +2,7 @@ package supervisortest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,6 +127,39 @@ func RunUpgradeSuite(t *testing.T, h runtimetest.Harness, launch Launcher) {
 	})
 	t.Run("FailureMidwayMovesSlotsBack", func(t *testing.T) {
 		failedUpgrade(t, h, launch, TagHalfReady, 2, []string{"not ready within 3s"}, "--ready-timeout", "3s")
+	})
+
+	// The readiness gate of a new host (deploy/terraform runs it): it
+	// waits for a supervisor that has not started yet, then for five
+	// ready workers; on a host whose workers never get ready it fails at
+	// its timeout naming the slots and why.
+	t.Run("StatusWaitReadyGatesANewHost", func(t *testing.T) {
+		x := NewHost(t, h, launch)
+		gate := x.StartCLI("status", "--wait-ready", "--timeout", "2m", "--output", "json")
+		testenv.Eventually(t, time.Minute, "the gate says it waits for a supervisor", func() bool {
+			return strings.Contains(gate.Stderr(), "waiting: no supervisor answers on "+x.Socket)
+		})
+		x.StartSupervisor(TagV1)
+		if code := gate.Wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("wait-ready: exit %d\nstderr:\n%s", code, gate.Stderr())
+		}
+		var st supervisorapi.Status
+		if err := json.Unmarshal([]byte(gate.Stdout()), &st); err != nil {
+			t.Fatalf("wait-ready output: %v\n%s", err, gate.Stdout())
+		}
+		if st.Ready != Slots || st.Unready() != "" {
+			t.Errorf("wait-ready returned with %d of %d ready: %s", st.Ready, Slots, st.Unready())
+		}
+		x.StopSupervisor()
+
+		bad := NewHost(t, h, launch)
+		bad.StartSupervisor(TagNeverReady)
+		code, _, stderr := bad.CLI("status", "--wait-ready", "--timeout", "3s")
+		if code != 1 || !strings.Contains(stderr, "not ready after 3s: 0 of 5 slots ready; slot 0: not ready:") ||
+			!strings.Contains(stderr, "built never to be ready") {
+			t.Errorf("wait-ready on a never-ready host: exit %d, stderr %q; want 1 naming the slots", code, stderr)
+		}
+		bad.StopSupervisor()
 	})
 
 	t.Run("MissingTagChangesNothing", func(t *testing.T) {
