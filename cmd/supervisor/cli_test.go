@@ -53,6 +53,8 @@ func TestCommandLineErrors(t *testing.T) {
 			code: 1, want: []string{"--msg is required"}},
 		"fleet status with a bad url and output": {args: []string{"fleet", "status", "--output", "yaml"}, env: map[string]string{"CHECKFLEET_CONTROL_URL": "localhost:8080"},
 			code: 1, want: []string{`--output "yaml"`, `--control-url "localhost:8080"`}},
+		"fleet remove without a host or message": {args: []string{"fleet", "remove", "--control-url", "http://127.0.0.1:1"},
+			code: 1, want: []string{"--host is required", "--msg is required"}},
 		"fleet history of an unknown ring": {args: []string{"fleet", "history", "--ring", "qa"}, code: 1, want: []string{`unknown ring "qa"`}},
 		"status without a supervisor":      {args: []string{"status", "--socket", sock}, code: 1, want: []string{"no supervisor answers on " + sock}},
 		"wait-ready with no timeout":       {args: []string{"status", "--socket", sock, "--wait-ready", "--timeout", "0s"}, code: 1, want: []string{"--timeout 0s: want a positive duration"}},

@@ -71,6 +71,7 @@ func fleetCommand(stdout, stderr io.Writer) *ffcli.Command {
 			fleetStatusCommand(stdout),
 			fleetHistoryCommand(stdout),
 			fleetUnlockCommand(stdout),
+			fleetRemoveCommand(stdout),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}
@@ -321,6 +322,50 @@ func fleetUnlockCommand(stdout io.Writer) *ffcli.Command {
 			}
 			fmt.Fprintf(stdout, "ring %s unlocked: the lock %s held by %s since %s (%q) is broken\n",
 				*ring, l.ID, l.Holder, l.Since.UTC().Format(time.RFC3339), l.Message)
+			return nil
+		}),
+	}
+}
+
+func fleetRemoveCommand(stdout io.Writer) *ffcli.Command {
+	fs := flag.NewFlagSet("supervisor fleet remove", flag.ContinueOnError)
+	var f fleetFlags
+	f.register(fs)
+	host := fs.String("host", "", "the host to remove")
+	msg := fs.String("msg", "", "why it is removed (required)")
+	force := fs.Bool("force", false, "remove it although it still heartbeats (its supervisor registers it again unless stopped)")
+	return &ffcli.Command{
+		Name:       "remove",
+		ShortUsage: "supervisor fleet remove --host H --msg \"reason\" [--force]",
+		ShortHelp:  "forget a retired or replaced host, so rollouts no longer wait for it",
+		LongHelp: "A host replaced by a new one (hosts are immutable) stays lost until it is removed,\n" +
+			"by this command or by the control plane after --fleet-forget-lost-after (default 24h);\n" +
+			"meanwhile a production rollout waits for it to be healthy or for --force.",
+		FlagSet: fs,
+		Options: cli.Options(),
+		Exec: cli.NoArgs("remove", func(ctx context.Context) error {
+			errs := []error{f.validate()}
+			if strings.TrimSpace(*host) == "" {
+				errs = append(errs, errors.New("--host is required"))
+			}
+			if strings.TrimSpace(*msg) == "" {
+				errs = append(errs, errors.New("--msg is required: say why the host is removed"))
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			h, err := f.client().Remove(ctx, fleetapi.RemoveRequest{Host: *host, Message: *msg, Who: whoAmI(), Force: *force})
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.writeJSON(stdout, h, true)
+			}
+			last := "never heartbeat"
+			if h.LastHeartbeat != nil {
+				last = "last heartbeat " + h.LastHeartbeat.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "host %s removed from ring %s (%s)\n", h.ID, h.Ring, last)
 			return nil
 		}),
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// HealthyTimeout is how long a production rollout waits for every
 	// production host to be healthy before it fails.
 	HealthyTimeout time.Duration
+	// ForgetLostAfter is how long a lost host is kept before the control
+	// plane removes it (a replaced host never comes back; like Nomad's
+	// node_gc_threshold); 0 keeps lost hosts until removed by hand.
+	ForgetLostAfter time.Duration
 	// Watch is how long a canary or partial wave is judged after it
 	// converged before it succeeds.
 	Watch time.Duration
@@ -77,17 +81,18 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Parallel:       fleet.DefaultParallel,
-		TurnTTL:        2 * time.Minute,
-		LostAfter:      fleet.DefaultLostAfter,
-		LostTimeout:    5 * time.Minute,
-		HealthyTimeout: 10 * time.Minute,
-		Watch:          5 * time.Minute,
-		JudgeEvery:     15 * time.Second,
-		Thresholds:     fleet.DefaultThresholds(),
-		Tick:           time.Second,
-		ResultsCap:     20000,
-		FlushEvery:     DefaultFlushEvery,
+		Parallel:        fleet.DefaultParallel,
+		TurnTTL:         2 * time.Minute,
+		LostAfter:       fleet.DefaultLostAfter,
+		LostTimeout:     5 * time.Minute,
+		HealthyTimeout:  10 * time.Minute,
+		ForgetLostAfter: 24 * time.Hour,
+		Watch:           5 * time.Minute,
+		JudgeEvery:      15 * time.Second,
+		Thresholds:      fleet.DefaultThresholds(),
+		Tick:            time.Second,
+		ResultsCap:      20000,
+		FlushEvery:      DefaultFlushEvery,
 	}
 }
 
@@ -100,8 +105,11 @@ func (c Config) Validate() error {
 	if c.TurnTTL <= 0 || c.Tick <= 0 || c.JudgeEvery <= 0 {
 		errs = append(errs, fmt.Errorf("fleet: turn ttl %v, tick %v and judge interval %v must be positive", c.TurnTTL, c.Tick, c.JudgeEvery))
 	}
-	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 || c.FlushEvery < 0 {
-		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout, watch and flush interval must not be negative"))
+	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 || c.FlushEvery < 0 || c.ForgetLostAfter < 0 {
+		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout, watch, flush interval and forget-lost-after must not be negative"))
+	}
+	if c.ForgetLostAfter > 0 && c.ForgetLostAfter < max(c.LostAfter, fleet.DefaultLostAfter) {
+		errs = append(errs, fmt.Errorf("fleet: forget-lost-after %v is shorter than the time after which a host is lost", c.ForgetLostAfter))
 	}
 	if c.ResultsCap < 1 {
 		errs = append(errs, fmt.Errorf("fleet: results cap %d is below 1", c.ResultsCap))
@@ -178,6 +186,7 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.cache.writeBehind(true)
 	var flushing sync.WaitGroup
 	flushing.Go(func() { d.flushEvery(ctx) })
+	flushing.Go(func() { d.forgetLostEvery(ctx) })
 	<-ctx.Done()
 	d.mu.Lock()
 	d.closed = true

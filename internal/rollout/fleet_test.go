@@ -562,3 +562,81 @@ func TestRegisterNeedsJoinToken(t *testing.T) {
 		}
 	})
 }
+
+// `supervisor fleet remove`: a retired host is forgotten (its token no
+// longer works, status no longer lists it); a live one only with force;
+// bad requests change nothing.
+func TestRemoveHost(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		cp := startControlPlane(t, st, nil)
+		hosts := fleetOf(t, cp, "canary", "c", 3, fleetapi.Image{Tag: "v1", ID: "sha256:v1"})
+		listed := func() []string {
+			t.Helper()
+			s, err := cp.op.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range s.Rings {
+				for _, h := range r.Hosts {
+					ids = append(ids, h.ID)
+				}
+			}
+			return ids
+		}
+		for _, tc := range []struct {
+			name string
+			req  fleetapi.RemoveRequest
+			code int
+			want string
+		}{
+			{"no host", fleetapi.RemoveRequest{Message: "gone"}, http.StatusBadRequest, "name the host"},
+			{"no message", fleetapi.RemoveRequest{Host: "c-1"}, http.StatusBadRequest, "say why (--msg)"},
+			{"unknown host", fleetapi.RemoveRequest{Host: "c-9", Message: "gone"}, http.StatusNotFound, "no such host is registered"},
+			{"a live host", fleetapi.RemoveRequest{Host: "c-1", Message: "gone"}, http.StatusConflict, "it is alive (last heartbeat"},
+		} {
+			_, err := cp.op.Remove(ctx, tc.req)
+			if !fleetapi.IsStatus(err, tc.code) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want %d saying %q", tc.name, err, tc.code, tc.want)
+			}
+		}
+		if _, err := fleetapi.NewClient(cp.url, "wrong", nil).Remove(ctx, fleetapi.RemoveRequest{Host: "c-1", Message: "gone", Force: true}); !fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			t.Errorf("remove with a wrong operator token: %v, want 401", err)
+		}
+		if ids := listed(); !slices.Equal(ids, []string{"c-1", "c-2", "c-3"}) {
+			t.Fatalf("refused removals changed the hosts: %q", ids)
+		}
+
+		hosts[1].kill() // replaced: it never comes back
+		testenv.Eventually(t, 10*time.Second, "c-2 is lost", func() bool {
+			s, err := cp.op.Status(ctx)
+			if err != nil {
+				return false
+			}
+			for _, r := range s.Rings {
+				for _, h := range r.Hosts {
+					if h.ID == "c-2" {
+						return h.Lost
+					}
+				}
+			}
+			return false
+		})
+		h, err := cp.op.Remove(ctx, fleetapi.RemoveRequest{Host: "c-2", Message: "replaced by c-4", Who: "ops@example"})
+		if err != nil || h.ID != "c-2" || !h.Lost {
+			t.Fatalf("remove a lost host: %+v, %v", h, err)
+		}
+		_, err = fleetapi.NewHostClient(cp.url, "c-2", "token-c-2", nil).Heartbeat(ctx, "c-2", hosts[1].state(hosts[1].current(), false))
+		if !fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			t.Errorf("a removed host's heartbeat: %v, want 401", err)
+		}
+
+		if _, err := cp.op.Remove(ctx, fleetapi.RemoveRequest{Host: "c-3", Message: "decommissioned", Force: true}); err != nil {
+			t.Fatalf("remove a live host with force: %v", err)
+		}
+		if ids := listed(); !slices.Equal(ids, []string{"c-1"}) {
+			t.Errorf("hosts after removing c-2 and c-3: %q, want [c-1]", ids)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/checkfleet/checkfleet/internal/fleet"
 	"github.com/checkfleet/checkfleet/internal/fleet/fleetapi"
@@ -221,4 +223,91 @@ func (d *Driver) pausedIn(rs ringState) (bool, string) {
 		return false, ""
 	}
 	return rs.held.Outcome == fleet.Paused, rs.held.ID
+}
+
+// Remove forgets host req.Host (retired or replaced: hosts are immutable,
+// a replacement registers as a new host) and frees its upgrade turn, so
+// rollouts neither wait for it nor count it. A host still heartbeating is
+// refused unless req.Force: its supervisor would register it again. It
+// returns the host as it was, judged as lost or not.
+func (d *Driver) Remove(ctx context.Context, req fleetapi.RemoveRequest) (fleetapi.Host, error) {
+	if strings.TrimSpace(req.Host) == "" {
+		return fleetapi.Host{}, fmt.Errorf("remove host: %w: name the host", ErrInvalid)
+	}
+	if strings.TrimSpace(req.Message) == "" {
+		return fleetapi.Host{}, fmt.Errorf("remove host %s: %w: say why (--msg)", req.Host, ErrInvalid)
+	}
+	h, err := d.st.Host(ctx, req.Host)
+	if errors.Is(err, store.ErrNotFound) {
+		return fleetapi.Host{}, fmt.Errorf("remove host %s: %w: no such host is registered", req.Host, store.ErrNotFound)
+	}
+	if err != nil {
+		return fleetapi.Host{}, fmt.Errorf("remove host %s: %w", req.Host, err)
+	}
+	now := d.now()
+	if !req.Force && !h.Lost(now, d.lostAfter()) {
+		return fleetapi.Host{}, fmt.Errorf("remove host %s: %w: it is alive (last heartbeat %s ago) and its supervisor would register it again; stop it first, or --force",
+			h.ID, fleet.ErrRefusedStep, now.Sub(h.LastHeartbeat).Round(time.Second))
+	}
+	if err := d.st.RemoveHost(ctx, h.ID); err != nil {
+		return fleetapi.Host{}, err // the store says "remove host ID: ..."
+	}
+	d.log.Warn().Str("host", h.ID).Str("ring", string(h.Ring)).Str("who", who(req.Who)).Str("message", req.Message).
+		Time("last_heartbeat", h.LastHeartbeat).Msg("fleet: host removed")
+	return fleetapi.HostOf(h, now, d.lostAfter()), nil
+}
+
+// forgetLostEvery removes, every minute until ctx ends, the hosts lost
+// for longer than cfg.ForgetLostAfter (none when it is 0).
+func (d *Driver) forgetLostEvery(ctx context.Context) {
+	if d.cfg.ForgetLostAfter <= 0 {
+		return
+	}
+	t := time.NewTicker(forgetLostTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.forgetLost(ctx)
+		}
+	}
+}
+
+// forgetLostTick is how often lost hosts are looked for.
+const forgetLostTick = time.Minute
+
+// forgetLost removes the hosts lost for longer than cfg.ForgetLostAfter
+// (none when it is 0) and returns how many it removed.
+func (d *Driver) forgetLost(ctx context.Context) int {
+	if d.cfg.ForgetLostAfter <= 0 {
+		return 0
+	}
+	hosts, err := d.st.Hosts(ctx, "")
+	if err != nil {
+		d.log.Error().Err(err).Msg("fleet: read the hosts to forget lost ones")
+		return 0
+	}
+	now, n := d.now(), 0
+	for _, h := range hosts {
+		since := h.LastHeartbeat
+		if since.IsZero() {
+			since = h.RegisteredAt
+		}
+		if now.Sub(since) < d.cfg.ForgetLostAfter {
+			continue
+		}
+		err := d.st.RemoveHost(ctx, h.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound): // another control plane was first
+		case err != nil:
+			d.log.Error().Err(err).Str("host", h.ID).Msg("fleet: forget a lost host")
+		default:
+			n++
+			d.log.Warn().Str("host", h.ID).Str("ring", string(h.Ring)).Time("last_heartbeat", h.LastHeartbeat).
+				Dur("lost_for", now.Sub(since)).Msg("fleet: lost host forgotten")
+		}
+	}
+	return n
 }

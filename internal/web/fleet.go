@@ -30,6 +30,7 @@ type Fleet interface {
 	Rollback(ctx context.Context, req fleetapi.RollbackRequest) (fleet.Rollout, error)
 	Unify(ctx context.Context, req fleetapi.UnifyRequest) (fleet.Rollout, error)
 	Unlock(ctx context.Context, req fleetapi.UnlockRequest) (fleet.Lock, error)
+	Remove(ctx context.Context, req fleetapi.RemoveRequest) (fleetapi.Host, error)
 	Pause(ctx context.Context, id string, req fleetapi.PauseRequest) (fleetapi.Progress, error)
 	Progress(ctx context.Context, id string, after int64, wait time.Duration) (fleetapi.Progress, error)
 	Status(ctx context.Context) (fleetapi.Status, error)
@@ -47,6 +48,7 @@ func (s *Server) fleetRoutes(api *http.ServeMux) {
 	api.HandleFunc("POST /api/v1/fleet/rollback", s.fleetRollback)
 	api.HandleFunc("POST /api/v1/fleet/unify", s.fleetUnify)
 	api.HandleFunc("POST /api/v1/fleet/unlock", s.fleetUnlock)
+	api.HandleFunc("POST /api/v1/fleet/remove", s.fleetRemove)
 	api.HandleFunc("POST /api/v1/fleet/rollouts/{id}/pause", s.fleetPause)
 	api.HandleFunc("GET /api/v1/fleet/rollouts/{id}", s.fleetProgress)
 	api.HandleFunc("GET /api/v1/fleet/status", s.fleetStatus)
@@ -195,6 +197,19 @@ func (s *Server) fleetUnlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, fleetapi.LockOf(l))
+}
+
+func (s *Server) fleetRemove(w http.ResponseWriter, r *http.Request) {
+	var req fleetapi.RemoveRequest
+	if !s.fleetOperator(w, r, &req) {
+		return
+	}
+	h, err := s.cfg.Fleet.Remove(r.Context(), req)
+	if err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) fleetPause(w http.ResponseWriter, r *http.Request) {

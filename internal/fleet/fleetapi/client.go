@@ -173,6 +173,13 @@ func (c *Client) Unlock(ctx context.Context, req UnlockRequest) (Lock, error) {
 	return l, err
 }
 
+// Remove removes a host from the fleet and returns it as it was.
+func (c *Client) Remove(ctx context.Context, req RemoveRequest) (Host, error) {
+	var h Host
+	err := c.call(ctx, "remove host", http.MethodPost, "/api/v1/fleet/remove", req, &h)
+	return h, err
+}
+
 // Pause pauses rollout id and returns its progress, which names the
 // commands that resume and revert it.
 func (c *Client) Pause(ctx context.Context, id string, req PauseRequest) (Progress, error) {

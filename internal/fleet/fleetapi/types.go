@@ -169,6 +169,15 @@ type UnlockRequest struct {
 	Who     string `json:"who,omitempty"`
 }
 
+// RemoveRequest removes a host from the fleet (POST /remove): retired or
+// replaced. Force removes a host that still heartbeats.
+type RemoveRequest struct {
+	Host    string `json:"host"`
+	Message string `json:"message"`
+	Who     string `json:"who,omitempty"`
+	Force   bool   `json:"force,omitempty"`
+}
+
 // PauseRequest pauses a rollout (POST /rollouts/{id}/pause).
 type PauseRequest struct {
 	Who    string `json:"who,omitempty"`
