@@ -154,8 +154,11 @@ func (a *Agent) step(ctx context.Context) {
 	}
 	d, err := a.cp.Heartbeat(ctx, a.cfg.HostID, fleetapi.HostStateOf(a.hostState(ctx)))
 	if err != nil {
-		if fleetapi.IsStatus(err, http.StatusNotFound) {
-			a.registered = false // the control plane forgot the host: register again
+		if fleetapi.IsStatus(err, http.StatusNotFound) || fleetapi.IsStatus(err, http.StatusUnauthorized) {
+			// The control plane forgot the host (removed, or lost for
+			// long): register again. A token that is wrong is refused there
+			// too, and said so.
+			a.registered = false
 		}
 		a.trouble("heartbeat", err)
 		if a.move != nil {

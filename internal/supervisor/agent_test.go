@@ -23,8 +23,11 @@ import (
 // the control plane does), grants turns while grant is set, pins the
 // ring's image id like the first TurnRequest does, and records everything.
 type fakeControlPlane struct {
-	mu       sync.Mutex
-	down     bool
+	mu   sync.Mutex
+	down bool
+	// forgot answers heartbeats 401, as for a removed host, until the
+	// host registers again.
+	forgot   bool
 	desired  fleetapi.Desired
 	grant    bool
 	pinned   string
@@ -44,6 +47,7 @@ func (c *fakeControlPlane) Register(_ context.Context, r fleetapi.Registration) 
 		return fleetapi.Host{}, errDown
 	}
 	c.regs = append(c.regs, r)
+	c.forgot = false
 	return fleetapi.Host{ID: r.ID, Ring: r.Ring}, nil
 }
 
@@ -52,6 +56,9 @@ func (c *fakeControlPlane) Heartbeat(_ context.Context, _ string, s fleetapi.Hos
 	defer c.mu.Unlock()
 	if c.down {
 		return fleetapi.Desired{}, errDown
+	}
+	if c.forgot {
+		return fleetapi.Desired{}, &fleetapi.Error{Op: "heartbeat", Status: http.StatusUnauthorized, Message: `the host token is not the token of host "host-a" (or no such host is registered)`}
 	}
 	c.beats = append(c.beats, s)
 	d := c.desired
@@ -227,6 +234,15 @@ func TestAgent(t *testing.T) {
 			}
 			cp.with(func(cp *fakeControlPlane) { cp.down = false })
 			r.waitFor("the move once it answers", time.Minute, func() bool { return len(cp.outcomeList()) == 1 && r.settledOn(r.v2) })
+		},
+		"a host the control plane forgot (removed) registers again": func(t *testing.T, r *rig, cp *fakeControlPlane) {
+			r.waitFor("registered", time.Minute, func() bool { return len(cp.lastBeat().Slots) == 5 })
+			cp.with(func(cp *fakeControlPlane) { cp.forgot, cp.beats = true, nil })
+			r.waitFor("registered again and heartbeating", time.Minute, func() bool {
+				var regs int
+				cp.with(func(cp *fakeControlPlane) { regs = len(cp.regs) })
+				return regs == 2 && len(cp.lastBeat().Slots) == 5
+			})
 		},
 		"an outcome waits for the control plane to come back": func(t *testing.T, r *rig, cp *fakeControlPlane) {
 			cp.set("v2")
