@@ -84,6 +84,7 @@ func serveCommand(stderr io.Writer) *ffcli.Command {
 	fs.StringVar(&cfg.Title, "title", "checkfleet", "title of the status page")
 	fs.Float64Var(&cfg.Fleet.Parallel, "fleet-parallel", cfg.Fleet.Parallel, "share of a ring that upgrades at once (at least one host)")
 	fs.DurationVar(&cfg.Fleet.LostTimeout, "fleet-lost-timeout", cfg.Fleet.LostTimeout, "how long a rollout waits for a lost host before passing it over (0: until forced)")
+	fs.DurationVar(&cfg.Fleet.MinHealthy, "fleet-min-healthy", cfg.Fleet.MinHealthy, "how long an upgraded host must stay ready without a worker exiting before it counts as upgraded (a worker exiting meanwhile fails it)")
 	fs.DurationVar(&cfg.Fleet.ForgetLostAfter, "fleet-forget-lost-after", cfg.Fleet.ForgetLostAfter, "remove a fleet host lost this long (replaced hosts never come back; 0: keep until `supervisor fleet remove`)")
 	fs.DurationVar(&cfg.Fleet.Watch, "fleet-watch", cfg.Fleet.Watch, "how long a canary or partial wave is judged after it converged")
 	fs.StringVar(&cfg.Fleet.JoinToken, "fleet-join-token", "", "token a new fleet host presents (supervisor run --join-token) to register (empty: no new hosts); prefer CHECKFLEET_FLEET_JOIN_TOKEN")

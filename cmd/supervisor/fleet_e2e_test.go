@@ -15,6 +15,7 @@ import (
 	"github.com/checkfleet/checkfleet/internal/fleet/fleettest"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
+	"github.com/checkfleet/checkfleet/internal/rollout"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/runtime/docker"
 	"github.com/checkfleet/checkfleet/internal/runtime/docker/dockertest"
@@ -38,10 +39,16 @@ type fleetEnv struct {
 
 func startFleetEnv(t *testing.T) *fleetEnv {
 	t.Helper()
+	return startFleetEnvWith(t, nil)
+}
+
+// startFleetEnvWith is startFleetEnv with the rollout settings tune makes.
+func startFleetEnvWith(t *testing.T, tune func(*rollout.Config)) *fleetEnv {
+	t.Helper()
 	e := &fleetEnv{sqs: queuetest.Start(t)}
 	e.jobs = e.sqs.Provision(t, queue.Spec{Name: "checkfleet-jobs-" + location, VisibilityTimeout: 30 * time.Second})
 	e.results = e.sqs.Provision(t, queue.Spec{Name: "checkfleet-results", VisibilityTimeout: 30 * time.Second})
-	e.cp = fleettest.Start(t, e.sqs, location, e.jobs, e.results, nil)
+	e.cp = fleettest.Start(t, e.sqs, location, e.jobs, e.results, tune)
 	return e
 }
 
@@ -289,6 +296,37 @@ func TestFleetCanaryRegressionRollsBack(t *testing.T) {
 	if len(o.RanTwice) > 0 {
 		t.Errorf("%d runs ran twice: %v", len(o.RanTwice), o.RanTwice)
 	}
+}
+
+// A version whose workers get ready and then crash passes the supervisor's
+// upgrade (every slot was ready) but not the control plane's minimum
+// healthy time: the canary fails, saying so, and the ring goes back.
+func TestFleetWorkersCrashingAfterReadyRollBack(t *testing.T) {
+	testenv.Long(t, "runs a canary of a worker that crashes 15 s after it gets ready")
+	t.Parallel()
+	ph := processtest.Harness(t)
+	ph.Publish(t, supervisortest.BuildWorker(t, "v1"), supervisortest.TagV1)
+	ph.Publish(t, runtimetest.BuildFake(t, runtimetest.FakeExitAfter, "15s"), "v4")
+	e := startFleetEnvWith(t, func(c *rollout.Config) { c.MinHealthy = time.Minute })
+	canary := e.host(t, ph, fleet.Canary)
+	v1 := canary.WaitSettled("", 2*time.Minute).Current.ID
+	e.registered(t, fleet.Canary, []*supervisortest.Host{canary})
+
+	code, out, stderr := e.fleetCLI(t, "deploy", "--ring", "canary", "--tag", "v4", "--msg", "v4 canary")
+	if code != 1 || !strings.Contains(stderr, "its worker exited") {
+		t.Fatalf("deploy of a version whose workers crash after ready: exit %d\n%s\n%s\nwant 1 naming the exits", code, out, stderr)
+	}
+	h, err := e.cp.Op.History(context.Background(), "canary", 1)
+	if err != nil || len(h.Rollouts) != 1 {
+		t.Fatalf("history: %+v, %v", h, err)
+	}
+	r := h.Rollouts[0]
+	for _, want := range []string{canary.Name + ": slot ", "minimum healthy time 1m0s", "ring canary rolled back to v1"} {
+		if r.Outcome != string(fleet.Failed) || !strings.Contains(r.Reason, want) {
+			t.Errorf("the rollout: %s, %q; want failed with %q", r.Outcome, r.Reason, want)
+		}
+	}
+	canary.WaitSettled(v1, 2*time.Minute)
 }
 
 // erroringWorker is an image of the real worker, version v3, whose every

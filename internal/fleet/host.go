@@ -139,6 +139,10 @@ type SlotState struct {
 	Ready bool
 	// CrashLoop is set while its workers keep exiting soon after starting.
 	CrashLoop bool
+	// Restarts counts its workers that exited on their own since the
+	// supervisor started: a rollout fails a host whose count grows within
+	// its minimum healthy time after the upgrade.
+	Restarts int
 }
 
 // UpgradeProgress is how far a host's upgrade has come.

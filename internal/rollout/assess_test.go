@@ -109,3 +109,53 @@ func TestWorkerVersion(t *testing.T) {
 		t.Errorf("workerVersion(v3) = %q", got)
 	}
 }
+
+// A host running the new image ready is held at upgrading for the minimum
+// healthy time; a worker exiting meanwhile fails it; a supervisor restart
+// (counts going down) is not an exit.
+func TestProvingMinHealthy(t *testing.T) {
+	v2 := fleet.Image{Tag: "v2", ID: "sha256:v2"}
+	at := func(restarts ...int) fleet.Host {
+		h := fleet.Host{ID: "h1", LastHeartbeat: t0}
+		for i, n := range restarts {
+			h.State.Slots = append(h.State.Slots, fleet.SlotState{Slot: i, Image: v2, Ready: true, Restarts: n})
+		}
+		return h
+	}
+	const minHealthy = 10 * time.Second
+	steps := []struct {
+		name  string
+		after time.Duration
+		host  fleet.Host
+		st    hostStatus
+		want  hostStatus
+		why   string
+	}{
+		{name: "first seen ready: proving", host: at(2, 0), st: hostUpgraded, want: hostUpgrading},
+		{name: "still proving", after: 5 * time.Second, host: at(2, 0), st: hostUpgraded, want: hostUpgrading},
+		{name: "the supervisor restarted: counts begin again", after: time.Second, host: at(0, 0), st: hostUpgraded, want: hostUpgrading},
+		{name: "proved", after: 4 * time.Second, host: at(0, 0), st: hostUpgraded, want: hostUpgraded},
+		{name: "not running the image: proof dropped", after: time.Second, host: at(0, 0), st: hostUpgrading, want: hostUpgrading},
+		{name: "ready again: proving anew", after: time.Second, host: at(0, 0), st: hostUpgraded, want: hostUpgrading},
+		{name: "a worker exits", after: 3 * time.Second, host: at(0, 1), st: hostUpgraded, want: hostFailed,
+			why: "slot 1: its worker exited 1 time(s) within 3s of getting ready on v2 (sha256:v2) (minimum healthy time 10s)"},
+	}
+	w := &wave{proofs: map[string]proof{}, recordedHost: map[string]fleet.HostResult{}}
+	now := t0
+	for _, s := range steps {
+		now = now.Add(s.after)
+		got, why := w.proving(s.host, s.st, "", now, minHealthy)
+		if got != s.want || (s.why != "" && why != s.why) {
+			t.Errorf("%s: %v %q, want %v %q", s.name, got, why, s.want, s.why)
+		}
+	}
+	if got, _ := w.proving(at(0), hostUpgraded, "", now, 0); got != hostUpgraded {
+		t.Errorf("min healthy 0: %v, want upgraded at once", got)
+	}
+	w.recordedHost["h2"] = fleet.HostUpgraded
+	h2 := at(0)
+	h2.ID = "h2"
+	if got, _ := w.proving(h2, hostUpgraded, "", now, minHealthy); got != hostUpgraded {
+		t.Errorf("a host recorded upgraded (a resumed rollout): %v, want upgraded", got)
+	}
+}

@@ -52,6 +52,10 @@ type Config struct {
 	// HealthyTimeout is how long a production rollout waits for every
 	// production host to be healthy before it fails.
 	HealthyTimeout time.Duration
+	// MinHealthy is how long a host must run the new image, every slot
+	// ready, without a worker exiting, before it counts as upgraded (like
+	// Nomad's min_healthy_time); one that exits meanwhile fails the host.
+	MinHealthy time.Duration
 	// ForgetLostAfter is how long a lost host is kept before the control
 	// plane removes it (a replaced host never comes back; like Nomad's
 	// node_gc_threshold); 0 keeps lost hosts until removed by hand.
@@ -87,6 +91,7 @@ func DefaultConfig() Config {
 		LostTimeout:     5 * time.Minute,
 		HealthyTimeout:  10 * time.Minute,
 		ForgetLostAfter: 24 * time.Hour,
+		MinHealthy:      10 * time.Second,
 		Watch:           5 * time.Minute,
 		JudgeEvery:      15 * time.Second,
 		Thresholds:      fleet.DefaultThresholds(),
@@ -105,8 +110,8 @@ func (c Config) Validate() error {
 	if c.TurnTTL <= 0 || c.Tick <= 0 || c.JudgeEvery <= 0 {
 		errs = append(errs, fmt.Errorf("fleet: turn ttl %v, tick %v and judge interval %v must be positive", c.TurnTTL, c.Tick, c.JudgeEvery))
 	}
-	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 || c.FlushEvery < 0 || c.ForgetLostAfter < 0 {
-		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout, watch, flush interval and forget-lost-after must not be negative"))
+	if c.LostAfter < 0 || c.LostTimeout < 0 || c.HealthyTimeout < 0 || c.Watch < 0 || c.FlushEvery < 0 || c.ForgetLostAfter < 0 || c.MinHealthy < 0 {
+		errs = append(errs, errors.New("fleet: lost-after, lost timeout, healthy timeout, watch, flush interval, forget-lost-after and min-healthy must not be negative"))
 	}
 	if c.ForgetLostAfter > 0 && c.ForgetLostAfter < max(c.LostAfter, fleet.DefaultLostAfter) {
 		errs = append(errs, fmt.Errorf("fleet: forget-lost-after %v is shorter than the time after which a host is lost", c.ForgetLostAfter))

@@ -69,7 +69,7 @@ func startControlPlane(t *testing.T, st store.Store, tune func(*rollout.Config))
 	cfg := rollout.DefaultConfig()
 	cfg.Tick, cfg.JudgeEvery = 10*time.Millisecond, 20*time.Millisecond
 	cfg.LostAfter, cfg.LostTimeout, cfg.HealthyTimeout, cfg.Watch = 2*time.Second, 2*time.Second, 20*time.Second, 0
-	cfg.TurnTTL, cfg.JoinToken = 5*time.Second, testJoinToken
+	cfg.TurnTTL, cfg.JoinToken, cfg.MinHealthy = 5*time.Second, testJoinToken, 50*time.Millisecond
 	cfg.Webhooks = []rollout.Webhook{{Kind: rollout.WebhookJSON, URL: hookSrv.URL + "/json"}, {Kind: rollout.WebhookSlack, URL: hookSrv.URL + "/slack"}}
 	if tune != nil {
 		tune(&cfg)
@@ -139,10 +139,14 @@ type fakeHost struct {
 	c        *fleetapi.Client
 	// broken tags resolve to nothing on this host.
 	broken map[string]bool
+	// exits are tags whose workers get ready, then exit: slot 0's restart
+	// count grows at every heartbeat on them.
+	exits map[string]bool
 
-	mu    sync.Mutex
-	image fleetapi.Image
-	dead  bool
+	mu       sync.Mutex
+	image    fleetapi.Image
+	dead     bool
+	restarts int
 }
 
 // testJoinToken is the fleet join token of startControlPlane's control
@@ -151,7 +155,7 @@ const testJoinToken = "join-secret"
 
 func newFakeHost(cp *controlPlane, id, ring string, image fleetapi.Image) *fakeHost {
 	c := fleetapi.NewHostClient(cp.url, id, "token-"+id, nil).WithJoinToken(testJoinToken)
-	return &fakeHost{id: id, ring: ring, c: c, image: image, broken: map[string]bool{}}
+	return &fakeHost{id: id, ring: ring, c: c, image: image, broken: map[string]bool{}, exits: map[string]bool{}}
 }
 
 func (h *fakeHost) current() fleetapi.Image {
@@ -168,9 +172,13 @@ func (h *fakeHost) kill() {
 
 func (h *fakeHost) state(img fleetapi.Image, upgrading bool) fleetapi.HostState {
 	s := fleetapi.HostState{Upgrading: upgrading, JobSchemas: []int{1, 2}}
+	h.mu.Lock()
+	restarts := h.restarts
+	h.mu.Unlock()
 	for i := range 2 {
 		s.Slots = append(s.Slots, fleetapi.SlotState{Slot: i, Image: img, WorkerVersion: img.Tag, Ready: true})
 	}
+	s.Slots[0].Restarts = restarts
 	return s
 }
 
@@ -190,6 +198,9 @@ func (h *fakeHost) run(ctx context.Context, t *testing.T) {
 		}
 		h.mu.Lock()
 		dead, img := h.dead, h.image
+		if h.exits[img.Tag] {
+			h.restarts++
+		}
 		h.mu.Unlock()
 		if dead {
 			return
@@ -638,5 +649,34 @@ func TestRemoveHost(t *testing.T) {
 		if ids := listed(); !slices.Equal(ids, []string{"c-1"}) {
 			t.Errorf("hosts after removing c-2 and c-3: %q, want [c-1]", ids)
 		}
+	})
+}
+
+// A version whose workers get ready and then exit fails the wave within
+// the minimum healthy time, although every host reported it ready, and
+// the ring goes back (Nomad's min_healthy_time).
+func TestRolloutWorkersExitingAfterReadyFail(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		cp := startControlPlane(t, st, func(c *rollout.Config) { c.MinHealthy = 2 * time.Second })
+		hosts := fleetOf(t, cp, "canary", "c", 2, fleetapi.Image{Tag: "v1", ID: "sha256:v1"})
+		hosts[1].exits["v2"] = true
+		ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v1", Message: "baseline"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := watch(t, cp, ro); p.Rollout.Outcome != "succeeded" {
+			t.Fatalf("baseline: %+v", p.Rollout)
+		}
+		ro, err = cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v2", Message: "exits after ready"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := watch(t, cp, ro)
+		if p.Rollout.Outcome != "failed" || !strings.Contains(p.Rollout.Reason, "c-2: slot 0: its worker exited") ||
+			!strings.Contains(p.Rollout.Reason, "minimum healthy time 2s") || !strings.Contains(p.Rollout.Reason, "rolled back to v1") {
+			t.Fatalf("workers exiting after ready: %+v", p.Rollout)
+		}
+		testenv.Eventually(t, 10*time.Second, "both hosts back on v1", func() bool { return tags(hosts) == "c-1=v1 c-2=v1" })
 	})
 }

@@ -119,11 +119,59 @@ type wave struct {
 	watchUntil   time.Time
 	lastVerdict  *fleet.Verdict
 	recordedHost map[string]fleet.HostResult
+	// proofs are the hosts running the new image ready, proving it for
+	// the minimum healthy time.
+	proofs map[string]proof
+}
+
+// proof is a host proving its new image: since when, and each slot's
+// restart count then.
+type proof struct {
+	since    time.Time
+	restarts map[int]int
+}
+
+// proving holds a host that runs the new image, every slot ready (st is
+// hostUpgraded), at hostUpgrading until it has stayed so for minHealthy
+// without a worker exiting: a worker that gets ready and then exits (a
+// crash loop that /readyz did not show) fails the host, as Nomad's
+// min_healthy_time does. A host already recorded upgraded, or a
+// minHealthy of 0, is not held.
+func (w *wave) proving(h fleet.Host, st hostStatus, why string, now time.Time, minHealthy time.Duration) (hostStatus, string) {
+	if st != hostUpgraded {
+		delete(w.proofs, h.ID)
+		return st, why
+	}
+	if minHealthy <= 0 || w.recordedHost[h.ID] == fleet.HostUpgraded {
+		return st, why
+	}
+	p, ok := w.proofs[h.ID]
+	if !ok {
+		p = proof{since: now, restarts: map[int]int{}}
+		for _, sl := range h.State.Slots {
+			p.restarts[sl.Slot] = sl.Restarts
+		}
+		w.proofs[h.ID] = p
+	}
+	for _, sl := range h.State.Slots {
+		base, ok := p.restarts[sl.Slot]
+		switch {
+		case !ok || sl.Restarts < base: // a new slot, or the supervisor restarted: counts begin again
+			p.restarts[sl.Slot] = sl.Restarts
+		case sl.Restarts > base:
+			return hostFailed, fmt.Sprintf("slot %d: its worker exited %d time(s) within %v of getting ready on %s (minimum healthy time %v)",
+				sl.Slot, sl.Restarts-base, now.Sub(p.since).Round(time.Second), sl.Image, minHealthy)
+		}
+	}
+	if now.Sub(p.since) < minHealthy {
+		return hostUpgrading, ""
+	}
+	return hostUpgraded, ""
 }
 
 // execute drives r until it ends or is stopped.
 func (d *Driver) execute(ctx context.Context, r *run) {
-	w := &wave{phase: phasePointer, lostSince: map[string]time.Time{}, recordedHost: map[string]fleet.HostResult{}, healthSince: d.now()}
+	w := &wave{phase: phasePointer, lostSince: map[string]time.Time{}, recordedHost: map[string]fleet.HostResult{}, proofs: map[string]proof{}, healthSince: d.now()}
 	r.mu.Lock()
 	rec := r.rec
 	r.mu.Unlock()
@@ -280,6 +328,7 @@ func (d *Driver) step(ctx context.Context, r *run, w *wave) (outcome fleet.Outco
 		}
 		holds := slices.ContainsFunc(turns, func(t fleet.Turn) bool { return t.HostID == h.ID && !t.Expired(now) })
 		st, why := assess(h, want, r.force[h.ID], holds, rep, w.lostSince[h.ID], now, d.lostAfter(), d.cfg.LostTimeout)
+		st, why = w.proving(h, st, why, now, d.cfg.MinHealthy)
 		p.Total++
 		switch st {
 		case hostUpgraded:

@@ -321,7 +321,7 @@ func (a *Agent) hostState(ctx context.Context) fleet.HostState {
 	answered := false
 	alive := map[runtime.InstanceID]bool{}
 	for _, sl := range st.Slots {
-		ss := fleet.SlotState{Slot: sl.Slot, Image: fleetImageOf(sl.Desired), CrashLoop: sl.CrashLoop}
+		ss := fleet.SlotState{Slot: sl.Slot, Image: fleetImageOf(sl.Desired), CrashLoop: sl.CrashLoop, Restarts: sl.Restarts}
 		if in, ok := serving(sl.Instances); ok {
 			ss.Image, ss.Ready = fleetImageOf(in.Image), in.Ready
 		}

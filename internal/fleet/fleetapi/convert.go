@@ -21,7 +21,7 @@ func HostStateOf(s fleet.HostState) HostState {
 		JobSchemas: s.JobSchemas,
 	}
 	for _, sl := range s.Slots {
-		out.Slots = append(out.Slots, SlotState{Slot: sl.Slot, Image: ImageOf(sl.Image), WorkerVersion: sl.WorkerVersion, Ready: sl.Ready, CrashLoop: sl.CrashLoop})
+		out.Slots = append(out.Slots, SlotState{Slot: sl.Slot, Image: ImageOf(sl.Image), WorkerVersion: sl.WorkerVersion, Ready: sl.Ready, CrashLoop: sl.CrashLoop, Restarts: sl.Restarts})
 	}
 	return out
 }
@@ -34,7 +34,7 @@ func (s HostState) Fleet() fleet.HostState {
 		JobSchemas: s.JobSchemas,
 	}
 	for _, sl := range s.Slots {
-		out.Slots = append(out.Slots, fleet.SlotState{Slot: sl.Slot, Image: sl.Image.Fleet(), WorkerVersion: sl.WorkerVersion, Ready: sl.Ready, CrashLoop: sl.CrashLoop})
+		out.Slots = append(out.Slots, fleet.SlotState{Slot: sl.Slot, Image: sl.Image.Fleet(), WorkerVersion: sl.WorkerVersion, Ready: sl.Ready, CrashLoop: sl.CrashLoop, Restarts: sl.Restarts})
 	}
 	return out
 }

@@ -61,6 +61,9 @@ type SlotState struct {
 	WorkerVersion string `json:"worker_version,omitempty"`
 	Ready         bool   `json:"ready"`
 	CrashLoop     bool   `json:"crash_loop,omitempty"`
+	// Restarts counts its workers that exited on their own since the
+	// supervisor started.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // UpgradeProgress is how far a host's upgrade has come.

@@ -54,10 +54,11 @@ type ControlPlane struct {
 }
 
 // Config returns the rollout settings Start uses unless tune changes them:
-// quick looks, no watch after a wave converged, ten runs to judge.
+// quick looks, no watch after a wave converged, a host proven healthy in
+// 1 s (three heartbeats), ten runs to judge.
 func Config() rollout.Config {
 	c := rollout.DefaultConfig()
-	c.Tick, c.JudgeEvery, c.Watch = 50*time.Millisecond, 500*time.Millisecond, 0
+	c.Tick, c.JudgeEvery, c.Watch, c.MinHealthy = 50*time.Millisecond, 500*time.Millisecond, 0, time.Second
 	c.HealthyTimeout, c.Parallel = time.Minute, 0.5
 	c.Thresholds.MinRuns = 10
 	c.JoinToken = JoinToken

@@ -16,6 +16,7 @@ const (
 	FakeExit       = "exit"
 	FakeNeverReady = "never-ready"
 	FakeReadySlots = "ready-slots"
+	FakeExitAfter  = "exit-after"
 )
 
 var builds struct {
@@ -43,11 +44,12 @@ func RemoveBuilds() {
 	}
 }
 
-// BuildFake builds the fake worker in the given mode; slots is the
-// comma-separated list of ready slots of FakeReadySlots.
-func BuildFake(t testing.TB, mode, slots string) string {
+// BuildFake builds the fake worker in the given mode; arg is the
+// comma-separated list of ready slots of FakeReadySlots, or how long a
+// worker of FakeExitAfter runs (a Go duration).
+func BuildFake(t testing.TB, mode, arg string) string {
 	return Build(t, "./internal/runtime/runtimetest/testdata/fakeworker",
-		fmt.Sprintf("-X main.mode=%s -X main.slots=%s -X main.version=fake-%s", mode, slots, mode))
+		fmt.Sprintf("-X main.mode=%s -X main.arg=%s -X main.version=fake-%s", mode, arg, mode))
 }
 
 // Build builds the package pkg of this module (a path like ./cmd/worker)

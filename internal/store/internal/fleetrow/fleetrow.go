@@ -199,6 +199,7 @@ type slotJSON struct {
 	WorkerVersion string `json:"worker_version,omitempty"`
 	Ready         bool   `json:"ready,omitempty"`
 	CrashLoop     bool   `json:"crash_loop,omitempty"`
+	Restarts      int    `json:"restarts,omitempty"`
 }
 
 type progressJSON struct {
@@ -222,7 +223,7 @@ func EncodeState(s fleet.HostState) ([]byte, error) {
 	for _, sl := range s.Slots {
 		j.Slots = append(j.Slots, slotJSON{
 			Slot: sl.Slot, Tag: sl.Image.Tag, ImageID: sl.Image.ID, WorkerVersion: sl.WorkerVersion,
-			Ready: sl.Ready, CrashLoop: sl.CrashLoop,
+			Ready: sl.Ready, CrashLoop: sl.CrashLoop, Restarts: sl.Restarts,
 		})
 	}
 	return json.Marshal(j)
@@ -247,7 +248,7 @@ func DecodeState(b []byte) (fleet.HostState, error) {
 	for _, sl := range j.Slots {
 		s.Slots = append(s.Slots, fleet.SlotState{
 			Slot: sl.Slot, Image: fleet.Image{Tag: sl.Tag, ID: sl.ImageID}, WorkerVersion: sl.WorkerVersion,
-			Ready: sl.Ready, CrashLoop: sl.CrashLoop,
+			Ready: sl.Ready, CrashLoop: sl.CrashLoop, Restarts: sl.Restarts,
 		})
 	}
 	return s, nil

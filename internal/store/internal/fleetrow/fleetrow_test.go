@@ -39,7 +39,7 @@ func TestToken(t *testing.T) {
 // package fleet must not change what is stored.
 func TestStoredJSON(t *testing.T) {
 	state := fleet.HostState{
-		Slots:      []fleet.SlotState{{Slot: 0, Image: fleet.Image{Tag: "v1", ID: "sha256:1"}, WorkerVersion: "1.4.0", Ready: true, CrashLoop: true}},
+		Slots:      []fleet.SlotState{{Slot: 0, Image: fleet.Image{Tag: "v1", ID: "sha256:1"}, WorkerVersion: "1.4.0", Ready: true, CrashLoop: true, Restarts: 4}},
 		Upgrading:  true,
 		Progress:   fleet.UpgradeProgress{To: fleet.Image{Tag: "v2", ID: "sha256:2"}, Done: 1, Total: 2, Failed: "x"},
 		JobSchemas: []int{1, 2},
@@ -48,7 +48,7 @@ func TestStoredJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"slots":[{"slot":0,"tag":"v1","image_id":"sha256:1","worker_version":"1.4.0","ready":true,"crash_loop":true}],` +
+	const want = `{"slots":[{"slot":0,"tag":"v1","image_id":"sha256:1","worker_version":"1.4.0","ready":true,"crash_loop":true,"restarts":4}],` +
 		`"upgrading":true,"progress":{"to_tag":"v2","to_image_id":"sha256:2","done":1,"total":2,"failed":"x"},"job_schemas":[1,2]}`
 	if string(b) != want {
 		t.Errorf("EncodeState =\n %s\nwant %s", b, want)

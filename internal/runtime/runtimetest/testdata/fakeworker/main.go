@@ -6,8 +6,10 @@
 //	ok           ready at once; SIGTERM: /readyz says draining, exit 0
 //	exit         exit 3 at once
 //	never-ready  /readyz answers 503 forever; SIGTERM: exit 0
-//	ready-slots  ready only when CHECKFLEET_ID names a slot in main.slots
-//	             ("-slot1-" for -X main.slots=0,1), else like never-ready
+//	ready-slots  ready only when CHECKFLEET_ID names a slot in main.arg
+//	             ("-slot1-" for -X main.arg=0,1), else like never-ready
+//	exit-after   like ok, but exits 3 once it has run main.arg (a Go
+//	             duration): a worker that gets ready, then crashes
 //
 // FAKE_IGNORE_TERM=1 makes it ignore SIGTERM (only SIGKILL ends it).
 // FAKE_DRAIN=1s makes a drain take that long before exiting.
@@ -27,7 +29,7 @@ import (
 
 var (
 	mode    = "ok"
-	slots   = ""
+	arg     = ""
 	version = "fake"
 )
 
@@ -37,9 +39,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fakeworker: exiting at once, as built")
 		os.Exit(3)
 	}
-	ready := mode == "ok"
+	ready := mode == "ok" || mode == "exit-after"
+	if mode == "exit-after" {
+		after, err := time.ParseDuration(arg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fakeworker: exit-after:", err)
+			os.Exit(2)
+		}
+		time.AfterFunc(after, func() {
+			fmt.Fprintf(os.Stderr, "fakeworker: exiting after %s, as built\n", after)
+			os.Exit(3)
+		})
+	}
 	if mode == "ready-slots" {
-		for _, s := range strings.Split(slots, ",") {
+		for _, s := range strings.Split(arg, ",") {
 			if strings.Contains(os.Getenv("CHECKFLEET_ID"), "-slot"+s+"-") {
 				ready = true
 			}
