@@ -122,7 +122,9 @@ func (m *memState) MarkSent(_ context.Context, ids []string) error {
 type memQueue struct {
 	mu   sync.Mutex
 	jobs []message.Job
-	fail error
+	// schemas are the schema attributes of jobs, by run id.
+	schemas map[string]string
+	fail    error
 }
 
 func (q *memQueue) SendBatch(_ context.Context, ms []queue.Outgoing) ([]error, error) {
@@ -137,6 +139,10 @@ func (q *memQueue) SendBatch(_ context.Context, ms []queue.Outgoing) ([]error, e
 			return nil, err
 		}
 		q.jobs = append(q.jobs, j)
+		if q.schemas == nil {
+			q.schemas = map[string]string{}
+		}
+		q.schemas[j.RunID] = m.Attributes[message.SchemaAttribute]
 	}
 	return make([]error, len(ms)), nil
 }

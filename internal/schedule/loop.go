@@ -198,7 +198,7 @@ func (s *Scheduler) plan(ctx context.Context, checks map[string]entry, now time.
 			s.log.Info().Str("check_id", it.key.CheckID).Str("location", it.key.Location).
 				Time("missed_from", it.at).Time("run_at", at).Msg("missed runs collapsed into one")
 		}
-		version := s.jobSchema(it.key.Location)
+		version := s.jobVersion(it.key.Location, e.check)
 		body, err := message.EncodeJob(message.Job{
 			RunID: RunID(it.key.CheckID, it.key.Location, at), CheckID: it.key.CheckID, Location: it.key.Location,
 			ScheduledAt: at, Attempt: 1, Check: e.check,

@@ -16,6 +16,7 @@ type metrics struct {
 	lateness   prometheus.Histogram
 	catchUp    prometheus.Counter
 	outbox     prometheus.Gauge
+	aboveFleet *prometheus.CounterVec
 	isLeader   atomic.Bool
 }
 
@@ -47,8 +48,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "checkfleet_scheduler_outbox_unsent_jobs", Help: "Planned jobs the last flush could not send.",
 		}),
+		aboveFleet: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "checkfleet_scheduler_jobs_above_fleet_schema_total",
+			Help: "Jobs sent at a higher job schema than every host of the location decodes, because the fleet's version cannot carry their check, by location.",
+		}, []string{"location"}),
 	}
-	for _, c := range []prometheus.Collector{m.checks, m.leader, m.scheduled, m.enqueued, m.sendErrors, m.lateness, m.catchUp, m.outbox} {
+	for _, c := range []prometheus.Collector{m.checks, m.leader, m.scheduled, m.enqueued, m.sendErrors, m.lateness, m.catchUp, m.outbox, m.aboveFleet} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -237,7 +237,7 @@ func (s *Scheduler) EnqueueNow(ctx context.Context, checkID string) ([]string, e
 	var ids []string
 	for _, loc := range e.locations {
 		id := manualRunID()
-		v := s.jobSchema(loc)
+		v := s.jobVersion(loc, e.check)
 		body, err := message.EncodeJob(message.Job{RunID: id, CheckID: checkID, Location: loc, ScheduledAt: now, Attempt: 1, Check: e.check}, v)
 		if err != nil {
 			return ids, fmt.Errorf("encode job of %s: %w", checkID, err)
@@ -270,6 +270,24 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// jobVersion is the version to send c's job to location at: the fleet's
+// (jobSchema) when it carries c, else the lowest version above it, up to
+// the ceiling, that does. Hosts decoding only the fleet's version hand
+// such a job back for one that decodes it (queue.Holdback), where an
+// unencodable job would lose the run; the jobs sent so are counted.
+func (s *Scheduler) jobVersion(location string, c check.Check) message.Version {
+	v := s.jobSchema(location)
+	for w := v; w <= s.cfg.JobSchema; w++ {
+		if message.JobCarries(w, c) == nil {
+			if w > v {
+				s.m.aboveFleet.WithLabelValues(location).Inc()
+			}
+			return w
+		}
+	}
+	return v // SetChecks vetted c at the ceiling: EncodeJob says what is wrong
 }
 
 // jobSchema is the version to send location's jobs at: JobSchemaFor's

@@ -300,3 +300,47 @@ func TestFirstRunComesSoon(t *testing.T) {
 		t.Errorf("next due %s, want the first slot %s", next, tt.Next(jobs[0].ScheduledAt))
 	}
 }
+
+// A location whose hosts decode only job v1 (the fleet's answer) still
+// gets every run of a check v1 cannot carry, at the lowest version that
+// does (the v1-only workers hand it back for the others), scheduled and
+// run now alike; checks v1 carries go at v1.
+func TestJobsAboveTheFleetsSchemaWhenItCannotCarryTheCheck(t *testing.T) {
+	r := newRig()
+	s := r.scheduler(t, "a", func(c *Config) {
+		c.JobSchemaFor = func(loc string) message.Version {
+			if loc == "eu" {
+				return message.V1
+			}
+			return message.V2
+		}
+	})
+	browser := check.Check{ID: "login", Name: "login", Type: check.TypeBrowser, Timeout: 10 * time.Second,
+		Browser:  &check.BrowserSpec{Steps: []check.Step{{Action: check.ActionGoto, URL: "https://example.com/"}}},
+		Schedule: check.Schedule{Every: 10 * time.Second}, Locations: []string{"eu", "us"}}
+	if err := s.SetChecks([]check.Check{apiCheck("home", 10*time.Second, "eu"), browser}); err != nil {
+		t.Fatal(err)
+	}
+	r.run(time.Minute, 100*time.Millisecond, s)
+	if _, err := s.EnqueueNow(context.Background(), "login"); err != nil {
+		t.Fatalf("run now of the browser check: %v", err)
+	}
+	got := map[string]map[string]int{} // check@location -> schema -> jobs
+	for loc, q := range r.queues {
+		for _, j := range q.sent() {
+			key := j.CheckID + "@" + loc
+			if got[key] == nil {
+				got[key] = map[string]int{}
+			}
+			got[key][q.schemas[j.RunID]]++
+		}
+	}
+	for key, want := range map[string]string{"home@eu": message.JobV1, "login@eu": message.JobV2, "login@us": message.JobV2} {
+		if len(got[key]) != 1 || got[key][want] < 5 {
+			t.Errorf("%s: jobs by schema %v, want at least 5, all %s", key, got[key], want)
+		}
+	}
+	if n := testutil.ToFloat64(s.m.aboveFleet.WithLabelValues("eu")); int(n) != got["login@eu"][message.JobV2] {
+		t.Errorf("jobs above the fleet's schema counted %v, want %d", n, got["login@eu"][message.JobV2])
+	}
+}

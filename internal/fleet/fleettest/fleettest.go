@@ -76,11 +76,13 @@ func Start(t testing.TB, env *queuetest.Env, location string, jobs, results queu
 	}
 	t.Cleanup(func() { st.Close() })
 	// One check the scheduler keeps (a control plane needs one), due
-	// hourly: the Load's jobs are what the test follows.
+	// hourly: the Load's jobs are what the test follows. Job v1 carries it
+	// (it does not follow redirects), so run now shows the job schema the
+	// control plane chose for the fleet.
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
 	if err := os.WriteFile(checks, fmt.Appendf(nil, `
 checks:
-  - {id: hourly, type: api, every: 1h, locations: [%s], timeout: 5s, request: {url: "http://127.0.0.1:1/"}}
+  - {id: hourly, type: api, every: 1h, locations: [%s], timeout: 5s, request: {url: "http://127.0.0.1:1/", follow_redirects: false}}
 `, location), 0o600); err != nil {
 		t.Fatal(err)
 	}
