@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -189,9 +190,12 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.ctx = ctx
 	d.mu.Unlock()
 	d.cache.writeBehind(true)
+	flushEvery := cmp.Or(d.cfg.FlushEvery, DefaultFlushEvery)
 	var flushing sync.WaitGroup
-	flushing.Go(func() { d.flushEvery(ctx) })
-	flushing.Go(func() { d.forgetLostEvery(ctx) })
+	flushing.Go(func() { every(ctx, flushEvery, d.flush) })
+	if d.cfg.ForgetLostAfter > 0 {
+		flushing.Go(func() { every(ctx, forgetLostTick, func(ctx context.Context) { d.forgetLost(ctx) }) })
+	}
 	<-ctx.Done()
 	d.mu.Lock()
 	d.closed = true
@@ -207,21 +211,16 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
-// flushEvery writes the heartbeats held in memory every cfg.FlushEvery
-// until ctx ends.
-func (d *Driver) flushEvery(ctx context.Context) {
-	every := d.cfg.FlushEvery
-	if every <= 0 {
-		every = DefaultFlushEvery
-	}
-	t := time.NewTicker(every)
+// every calls fn every period until ctx ends.
+func every(ctx context.Context, period time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.flush(ctx)
+			fn(ctx)
 		}
 	}
 }

@@ -257,24 +257,6 @@ func (d *Driver) Remove(ctx context.Context, req fleetapi.RemoveRequest) (fleeta
 	return fleetapi.HostOf(h, now, d.lostAfter()), nil
 }
 
-// forgetLostEvery removes, every minute until ctx ends, the hosts lost
-// for longer than cfg.ForgetLostAfter (none when it is 0).
-func (d *Driver) forgetLostEvery(ctx context.Context) {
-	if d.cfg.ForgetLostAfter <= 0 {
-		return
-	}
-	t := time.NewTicker(forgetLostTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d.forgetLost(ctx)
-		}
-	}
-}
-
 // forgetLostTick is how often lost hosts are looked for.
 const forgetLostTick = time.Minute
 
