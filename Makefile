@@ -71,3 +71,9 @@ screenshot:
 
 clean:
 	rm -rf $(BIN)
+
+## terraform-check: deploy/terraform's checks (fmt, tflint, HCL invariants,
+## the user data in a container); `terraform fmt -recursive deploy/terraform` fixes formatting
+.PHONY: terraform-check
+terraform-check:
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -count=1 ./deploy/terraform/
