@@ -620,25 +620,21 @@ func TestRemoveHost(t *testing.T) {
 		}
 
 		hosts[1].kill() // replaced: it never comes back
-		testenv.Eventually(t, 10*time.Second, "c-2 is lost", func() bool {
-			s, err := cp.op.Status(ctx)
-			if err != nil {
-				return false
+		// Refused while it still heartbeats (a heartbeat in flight when it
+		// was killed may land late), accepted once it is lost.
+		var h fleetapi.Host
+		testenv.EventuallyNil(t, 15*time.Second, "c-2 removed once lost", func() error {
+			var err error
+			h, err = cp.op.Remove(ctx, fleetapi.RemoveRequest{Host: "c-2", Message: "replaced by c-4", Who: "ops@example"})
+			if err != nil && !strings.Contains(err.Error(), "it is alive") {
+				t.Fatalf("remove a dead host: %v", err)
 			}
-			for _, r := range s.Rings {
-				for _, h := range r.Hosts {
-					if h.ID == "c-2" {
-						return h.Lost
-					}
-				}
-			}
-			return false
+			return err
 		})
-		h, err := cp.op.Remove(ctx, fleetapi.RemoveRequest{Host: "c-2", Message: "replaced by c-4", Who: "ops@example"})
-		if err != nil || h.ID != "c-2" || !h.Lost {
-			t.Fatalf("remove a lost host: %+v, %v", h, err)
+		if h.ID != "c-2" || !h.Lost {
+			t.Fatalf("removed: %+v, want c-2 as lost", h)
 		}
-		_, err = fleetapi.NewHostClient(cp.url, "c-2", "token-c-2", nil).Heartbeat(ctx, "c-2", hosts[1].state(hosts[1].current(), false))
+		_, err := fleetapi.NewHostClient(cp.url, "c-2", "token-c-2", nil).Heartbeat(ctx, "c-2", hosts[1].state(hosts[1].current(), false))
 		if !fleetapi.IsStatus(err, http.StatusUnauthorized) {
 			t.Errorf("a removed host's heartbeat: %v, want 401", err)
 		}
