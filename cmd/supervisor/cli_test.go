@@ -35,7 +35,7 @@ func TestCommandLineErrors(t *testing.T) {
 			"--state-dir", dir, "--drain-timeout", "30s", "--worker-drain-timeout", "1m"},
 			code: 1, want: []string{"shorter than the workers' drain"}},
 		"fleet flags without a control url": {args: []string{"run", "--image", "r", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r",
-			"--state-dir", dir, "--ring", "canary"}, code: 1, want: []string{"--ring, --host-token and --join-token need --control-url"}},
+			"--state-dir", dir, "--ring", "canary"}, code: 1, want: []string{"--ring, --host-token, --join-token and --leave-on-stop need --control-url"}},
 		"a control url without a token or a known ring": {args: []string{"run", "--image", "r", "--socket", sock, "--jobs-queue", "q", "--results-queue", "r",
 			"--state-dir", dir, "--ring", "staging", "--label", "novalue"}, env: map[string]string{"CHECKFLEET_CONTROL_URL": "http://127.0.0.1:1"},
 			code: 1, want: []string{"--host-token is required", `unknown ring "staging"`, `--label "novalue"`}},

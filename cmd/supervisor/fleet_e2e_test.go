@@ -329,6 +329,34 @@ func TestFleetWorkersCrashingAfterReadyRollBack(t *testing.T) {
 	canary.WaitSettled(v1, 2*time.Minute)
 }
 
+// A host started with --leave-on-stop (a replaced instance) removes
+// itself from the fleet once its workers are drained, instead of staying
+// behind as lost; one without it stays registered.
+func TestFleetHostLeavesOnStop(t *testing.T) {
+	testenv.Long(t, "starts two supervisors and stops them")
+	t.Parallel()
+	ph := processtest.Harness(t)
+	ph.Publish(t, supervisortest.BuildWorker(t, "v1"), supervisortest.TagV1)
+	e := startFleetEnv(t)
+	leaving := supervisortest.NewHostOn(t, ph, launch, e.sqs, e.jobs, e.results)
+	leaving.StartSupervisor(supervisortest.TagV1, append(e.cp.HostArgs(leaving.Name, fleet.Canary), "--leave-on-stop")...)
+	staying := e.host(t, ph, fleet.Canary)
+	e.registered(t, fleet.Canary, []*supervisortest.Host{leaving, staying})
+
+	leaving.StopSupervisor()
+	if !strings.Contains(leaving.Supervisor().Stderr(), "fleet: host left the fleet") {
+		t.Errorf("the leaving supervisor does not say it left:\n%s", leaving.Supervisor().Tail(20))
+	}
+	staying.StopSupervisor()
+	var ids []string
+	for _, h := range e.cp.Ring(t, fleet.Canary).Hosts {
+		ids = append(ids, h.ID)
+	}
+	if !slices.Equal(ids, []string{staying.Name}) {
+		t.Errorf("ring canary after both stopped: hosts %q, want only %s (the one without --leave-on-stop)", ids, staying.Name)
+	}
+}
+
 // erroringWorker is an image of the real worker, version v3, whose every
 // check of the fleet tests reports error: it runs checks of at most 1 s,
 // and theirs take up to 10 s (the worker answers such a job with an error

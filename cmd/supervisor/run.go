@@ -45,6 +45,7 @@ type runConfig struct {
 	controlURL, hostToken, ring string
 	joinToken                   string
 	labels, locations           cli.StringsFlag
+	leaveOnStop                 bool
 	agent                       supervisor.AgentConfig
 }
 
@@ -84,6 +85,7 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.StringVar(&c.ring, "ring", "", "the host's ring: dev, canary or production (with --control-url)")
 	fs.Var(&c.labels, "label", "KEY=VALUE registered with the host, e.g. zone=eu-west-1a (repeatable)")
 	fs.Var(&c.locations, "location", "check location the workers serve (repeatable; default: from --jobs-queue names)")
+	fs.BoolVar(&c.leaveOnStop, "leave-on-stop", false, "when stopped, once the workers are drained, remove the host from the fleet (a host that is replaced, never restarted)")
 	fs.DurationVar(&c.agent.Interval, "heartbeat", supervisor.DefaultHeartbeat, "how often the host heartbeats to the control plane")
 	c.log = telemetry.RegisterLogFlags(fs)
 	return &ffcli.Command{
@@ -140,8 +142,8 @@ func (c *runConfig) complete() error {
 // and refuses fleet flags without it.
 func (c *runConfig) completeFleet() error {
 	if c.controlURL == "" {
-		if c.ring != "" || c.hostToken != "" || c.joinToken != "" {
-			return errors.New("--ring, --host-token and --join-token need --control-url")
+		if c.ring != "" || c.hostToken != "" || c.joinToken != "" || c.leaveOnStop {
+			return errors.New("--ring, --host-token, --join-token and --leave-on-stop need --control-url")
 		}
 		return nil
 	}
@@ -225,10 +227,11 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	var agents sync.WaitGroup
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
+	var agent *supervisor.Agent
 	if c.controlURL != "" {
 		cp := fleetapi.NewHostClient(c.controlURL, c.agent.HostID, c.hostToken, &http.Client{Timeout: 15 * time.Second}).WithJoinToken(c.joinToken)
-		agent, err := supervisor.NewAgent(c.agent, sup, cp, log)
-		if err != nil {
+		var err error
+		if agent, err = supervisor.NewAgent(c.agent, sup, cp, log); err != nil {
 			return err
 		}
 		agents.Go(func() { _ = agent.Run(agentCtx) })
@@ -237,6 +240,13 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	runErr := sup.Run(ctx)
 	stopAgent()
 	agents.Wait()
+	if agent != nil && c.leaveOnStop {
+		leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := agent.Leave(leaveCtx); err != nil {
+			log.Error().Err(err).Msg("fleet: the host could not leave the fleet; it will be lost, then forgotten (--fleet-forget-lost-after), or `supervisor fleet remove` it")
+		}
+		cancel()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

@@ -315,7 +315,8 @@ func TestUserDataBootstrapsAHost(t *testing.T) {
 		}
 		env := b.file(t, "out/supervisor.env")
 		for _, line := range []string{
-			"CHECKFLEET_NAME=w-03",
+			"CHECKFLEET_NAME=w-03-i-0123456789abcdef0",
+			"CHECKFLEET_LEAVE_ON_STOP=true",
 			"CHECKFLEET_RUNTIME=docker",
 			"CHECKFLEET_IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkfleet-worker",
 			"CHECKFLEET_TAG=v1.4.2",

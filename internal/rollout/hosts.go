@@ -146,6 +146,17 @@ func (d *Driver) HoldTurn(ctx context.Context, h fleet.Host, to fleet.Image) (fl
 	return t, nil
 }
 
+// Leave removes host h at its own request: its supervisor stops for good
+// (`supervisor run --leave-on-stop`, as on an instance being replaced), so
+// rollouts neither wait for it nor count it.
+func (d *Driver) Leave(ctx context.Context, h fleet.Host) error {
+	if err := d.st.RemoveHost(ctx, h.ID); err != nil {
+		return err // the store says "remove host ID: ..."
+	}
+	d.log.Info().Str("host", h.ID).Str("ring", string(h.Ring)).Msg("fleet: host left")
+	return nil
+}
+
 // FreeTurn gives up host h's turn.
 func (d *Driver) FreeTurn(ctx context.Context, h fleet.Host) error {
 	return d.st.FreeTurn(ctx, h.ID)

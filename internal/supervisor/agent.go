@@ -32,6 +32,8 @@ type ControlPlane interface {
 	FreeTurn(ctx context.Context, id string) error
 	// ReportOutcome says how an upgrade ended.
 	ReportOutcome(ctx context.Context, id string, o fleetapi.Outcome) error
+	// Leave removes the host from the fleet.
+	Leave(ctx context.Context, id string) error
 }
 
 // DefaultHeartbeat is how often the agent heartbeats unless told otherwise.
@@ -118,6 +120,17 @@ func NewAgent(cfg AgentConfig, sup *Supervisor, cp ControlPlane, log zerolog.Log
 	}
 	return &Agent{cfg: cfg, sup: sup, cp: cp, log: log.With().Str("host", cfg.HostID).Str("ring", string(cfg.Ring)).Logger(),
 		infos: map[runtime.InstanceID]api.WorkerInfo{}}, nil
+}
+
+// Leave removes the host from the fleet, once its workers are drained and
+// the supervisor stops for good (--leave-on-stop): a replaced host does
+// not stay behind as lost, holding up production deploys.
+func (a *Agent) Leave(ctx context.Context) error {
+	if err := a.cp.Leave(ctx, a.cfg.HostID); err != nil {
+		return fmt.Errorf("leave the fleet: %w", err)
+	}
+	a.log.Info().Msg("fleet: host left the fleet")
+	return nil
 }
 
 // Run heartbeats every Interval until ctx ends. It never fails: what goes

@@ -28,6 +28,7 @@ type fakeControlPlane struct {
 	// forgot answers heartbeats 401, as for a removed host, until the
 	// host registers again.
 	forgot   bool
+	left     bool
 	desired  fleetapi.Desired
 	grant    bool
 	pinned   string
@@ -84,6 +85,16 @@ func (c *fakeControlPlane) HoldTurn(_ context.Context, _ string, req fleetapi.Tu
 		return fleetapi.Turn{Reason: "1 of 1 turns of ring canary held (other)"}, nil
 	}
 	return fleetapi.Turn{Granted: true, Image: req.To}, nil
+}
+
+func (c *fakeControlPlane) Leave(context.Context, string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return errDown
+	}
+	c.left = true
+	return nil
 }
 
 func (c *fakeControlPlane) FreeTurn(context.Context, string) error {

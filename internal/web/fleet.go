@@ -24,6 +24,7 @@ type Fleet interface {
 	Desired(ctx context.Context, h fleet.Host) (fleetapi.Desired, error)
 	HoldTurn(ctx context.Context, h fleet.Host, to fleet.Image) (fleetapi.Turn, error)
 	FreeTurn(ctx context.Context, h fleet.Host) error
+	Leave(ctx context.Context, h fleet.Host) error
 	ReportOutcome(ctx context.Context, h fleet.Host, o fleetapi.Outcome) error
 
 	Deploy(ctx context.Context, req fleetapi.DeployRequest) (fleet.Rollout, error)
@@ -39,6 +40,7 @@ type Fleet interface {
 
 func (s *Server) fleetRoutes(api *http.ServeMux) {
 	api.HandleFunc("POST /api/v1/fleet/hosts", s.fleetRegister)
+	api.HandleFunc("DELETE /api/v1/fleet/hosts/{id}", s.fleetLeave)
 	api.HandleFunc("POST /api/v1/fleet/hosts/{id}/heartbeat", s.fleetHeartbeat)
 	api.HandleFunc("GET /api/v1/fleet/hosts/{id}/desired", s.fleetDesired)
 	api.HandleFunc("POST /api/v1/fleet/hosts/{id}/turn", s.fleetHoldTurn)
@@ -132,6 +134,18 @@ func (s *Server) fleetHoldTurn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) fleetLeave(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.fleetHost(w, r)
+	if !ok {
+		return
+	}
+	if err := s.cfg.Fleet.Leave(r.Context(), h); err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) fleetFreeTurn(w http.ResponseWriter, r *http.Request) {

@@ -138,6 +138,11 @@ func (c *Client) FreeTurn(ctx context.Context, id string) error {
 	return c.call(ctx, "free turn", http.MethodDelete, hostPath(id, "turn"), nil, nil)
 }
 
+// Leave removes host id from the fleet: its supervisor stops for good.
+func (c *Client) Leave(ctx context.Context, id string) error {
+	return c.call(ctx, "leave", http.MethodDelete, hostPath(id, ""), nil, nil)
+}
+
 // ReportOutcome reports how host id's upgrade ended.
 func (c *Client) ReportOutcome(ctx context.Context, id string, o Outcome) error {
 	return c.call(ctx, "report outcome", http.MethodPost, hostPath(id, "outcome"), o, nil)
@@ -272,7 +277,11 @@ func (c *Client) Watch(ctx context.Context, id string, onProgress func(Progress)
 }
 
 func hostPath(id, what string) string {
-	return "/api/v1/fleet/hosts/" + url.PathEscape(id) + "/" + what
+	p := "/api/v1/fleet/hosts/" + url.PathEscape(id)
+	if what != "" {
+		p += "/" + what
+	}
+	return p
 }
 
 // call sends in (nil: no body) and decodes the answer into out (nil:
