@@ -12,7 +12,7 @@ BENCH_PKGS  ?= ./...
 BENCHTIME   ?= 3s
 FUZZTIME    ?= 30s
 
-.PHONY: all build run test unit lint bench fuzz chaos clean
+.PHONY: all build run test unit lint bench fuzz chaos clean base-image images
 
 all: build
 
@@ -63,6 +63,19 @@ fuzz:
 CHAOS_DURATION ?= 20m
 chaos:
 	CHECKFLEET_CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 60m ./internal/chaos/
+
+## base-image: the Debian bookworm base of the images, checkfleet-base:bookworm
+## (pulled, or built with debootstrap + docker import where no registry
+## answers; nothing to do when present). See docker/README.md
+base-image:
+	docker/base-image.sh
+
+## images: checkfleet-worker, checkfleet-supervisor and checkfleet-scheduler
+## tagged TAG (default VERSION): the binaries built here, each image assembled
+## around its binary on the local base (no registry needed)
+TAG ?= $(VERSION)
+images:
+	TAG='$(TAG)' VERSION='$(VERSION)' GO='$(GO)' docker/images.sh
 
 ## screenshot: the status, check and result pages with demo data as PNG files in var/screenshots (needs chromium)
 .PHONY: screenshot

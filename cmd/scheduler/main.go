@@ -22,7 +22,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ShortHelp:  "checkfleet control plane",
 		Subcommands: []*ffcli.Command{
 			serveCommand(stderr), devCommand(stdout, stderr), validateCommand(stdout),
-			enqueueCommand(stdout, stderr), cli.VersionCommand("scheduler", stdout),
+			enqueueCommand(stdout, stderr), cli.HealthcheckCommand("scheduler", "listen", "127.0.0.1:8080", stdout),
+			cli.VersionCommand("scheduler", stdout),
 		},
 	}
 	return cli.Run(root, args, stderr)

@@ -21,6 +21,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Subcommands: []*ffcli.Command{
 			runCommand(stderr),
 			checkCommand(stdout, stderr),
+			cli.HealthcheckCommand("worker", "health-listen", defaultHealthListen, stdout),
 			cli.VersionCommand("worker", stdout),
 		},
 	}

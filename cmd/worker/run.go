@@ -31,6 +31,10 @@ import (
 	"github.com/checkfleet/checkfleet/internal/worker"
 )
 
+// defaultHealthListen is where `worker run` serves /healthz, /readyz and
+// /metrics unless told, and where `worker healthcheck` asks.
+const defaultHealthListen = "127.0.0.1:9090"
+
 // runConfig is what `worker run` is told on its command line.
 type runConfig struct {
 	jobsQueues   cli.StringsFlag
@@ -53,7 +57,7 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.DurationVar(&c.worker.DrainTimeout, "drain-timeout", c.worker.DrainTimeout, "how long a drain waits for checks in flight before cancelling them; at least --max-check-timeout + 5s")
 	fs.DurationVar(&c.worker.MaxCheckTimeout, "max-check-timeout", c.worker.MaxCheckTimeout, "longest check timeout run (at most 4m, the longest a check may have); a longer job gets an error result")
 	fs.DurationVar(&c.worker.PollWait, "poll-wait", c.worker.PollWait, "long-poll wait of each receive, whole seconds up to 20s; a stop waits for an open poll")
-	fs.StringVar(&c.healthListen, "health-listen", "127.0.0.1:9090", "address serving /healthz, /readyz and /metrics")
+	fs.StringVar(&c.healthListen, "health-listen", defaultHealthListen, "address serving /healthz, /readyz and /metrics")
 	fs.StringVar(&c.resultSchema, "result-schema", "v2", "schema version of the results sent: v1 or v2")
 	fs.Var(&c.allowNet, "allow-net", "CIDR checks may reach although it is not public, e.g. 127.0.0.0/8 (repeatable)")
 	fs.StringVar(&c.id, "id", "", "worker id written into results (default: host name and a random suffix)")

@@ -32,8 +32,10 @@ import (
 // LabelTest marks the images this package builds, with the test run's id.
 const LabelTest = "io.checkfleet.test"
 
-// Dockerfile is the image the tests build around a worker binary; the
-// production image (docker/Dockerfile) has the same layout.
+// Dockerfile is the image the tests build around a worker binary in
+// seconds: the worker alone, no Chromium. The production image
+// (docker/worker.Dockerfile: /usr/local/bin/worker under tini, with
+// Chromium and fonts) runs the same way, and docker/images_test.go tests it.
 const Dockerfile = `FROM scratch
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY worker /worker
