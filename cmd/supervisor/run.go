@@ -41,6 +41,10 @@ type runConfig struct {
 	workerEnv               cli.StringsFlag
 	log                     *telemetry.LogConfig
 
+	// How the docker runtime gets registry credentials.
+	credentialHelper, dockerConfig string
+	docker                         docker.Options
+
 	// The fleet: without --control-url the supervisor takes no part in it.
 	controlURL, hostToken, ring string
 	joinToken                   string
@@ -71,6 +75,8 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 	fs.StringVar(&c.memory, "memory", units.BytesSize(float64(s.Limits.MemoryBytes)), "memory limit of each worker (docker)")
 	fs.Int64Var(&s.Limits.PIDs, "pids-limit", s.Limits.PIDs, "process and thread limit of each worker (docker)")
 	fs.StringVar(&c.user, "user", "65532:65532", "uid:gid the workers run as (docker)")
+	fs.StringVar(&c.credentialHelper, "credential-helper", "", "Docker credential helper giving the registry credentials of every pull, e.g. ecr-login (runs docker-credential-NAME from PATH at each pull; empty: anonymous pulls) (docker)")
+	fs.StringVar(&c.dockerConfig, "docker-config", "", "docker CLI config.json whose credsStore and credHelpers (per registry) name the credential helpers; --credential-helper wins over its credsStore (docker)")
 	fs.Var(&c.workerEnv, "worker-env", "KEY=VALUE given to every worker, e.g. AWS_REGION=eu-west-1 (repeatable)")
 	fs.Var(&c.jobsQueues, "jobs-queue", "workers' --jobs-queue (repeatable)")
 	fs.StringVar(&s.Worker.ResultsQueue, "results-queue", "", "workers' --results-queue")
@@ -100,6 +106,9 @@ func runCommand(stderr io.Writer) *ffcli.Command {
 			"a new host id also needs --join-token, the control plane's --fleet-join-token),\n" +
 			"heartbeats every --heartbeat, and upgrades itself when its ring's release pointer says so;\n" +
 			"a control plane that does not answer pauses fleet moves, never the workers.\n" +
+			"With --credential-helper NAME (e.g. ecr-login for Amazon ECR) every pull carries the registry\n" +
+			"credentials that docker-credential-NAME gives at that moment; a helper that is missing or fails\n" +
+			"fails the pull (and so the upgrade, which rolls back) naming the helper and the registry.\n" +
 			"Every flag can also be set as CHECKFLEET_<FLAG>.",
 		FlagSet: fs,
 		Options: cli.Options(),
@@ -122,6 +131,9 @@ func (c *runConfig) complete() error {
 	if c.runtime != "docker" && c.runtime != "process" {
 		errs = append(errs, fmt.Errorf("--runtime %q: want docker or process", c.runtime))
 	}
+	if err := c.completeDocker(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		errs = append(errs, fmt.Errorf("--listen %q: %w", c.listen, err))
 	}
@@ -136,6 +148,29 @@ func (c *runConfig) complete() error {
 		return errors.Join(errs...)
 	}
 	return c.sup.Validate()
+}
+
+// completeDocker fills the docker runtime's options, with the credential
+// helpers of --docker-config, and refuses docker flags with another runtime.
+func (c *runConfig) completeDocker() error {
+	if c.runtime != "docker" {
+		if c.credentialHelper != "" || c.dockerConfig != "" {
+			return errors.New("--credential-helper and --docker-config need --runtime docker")
+		}
+		return nil
+	}
+	c.docker = docker.Options{User: c.user, CredentialHelper: c.credentialHelper}
+	if c.dockerConfig != "" {
+		store, perRegistry, err := docker.DockerConfigHelpers(c.dockerConfig)
+		if err != nil {
+			return fmt.Errorf("--docker-config: %w", err)
+		}
+		if c.docker.CredentialHelper == "" {
+			c.docker.CredentialHelper = store
+		}
+		c.docker.CredentialHelpers = perRegistry
+	}
+	return c.docker.Validate()
 }
 
 // completeFleet fills the agent's configuration when --control-url is set,
@@ -191,7 +226,7 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	}
 	var rt runtime.Runtime
 	if c.runtime == "docker" {
-		rt, err = docker.New(ctx, docker.Options{User: c.user})
+		rt, err = docker.New(ctx, c.docker)
 	} else {
 		rt, err = process.New(filepath.Join(c.sup.StateDir, "process"))
 	}
@@ -221,8 +256,11 @@ func (c *runConfig) run(ctx context.Context, stderr io.Writer) error {
 	served := make(chan error, 2)
 	go func() { served <- servers[0].Serve(ctl) }()
 	go func() { served <- servers[1].Serve(mln) }()
-	log.Info().Str("socket", c.socket).Str("listen", "http://"+mln.Addr().String()).Str("runtime", c.runtime).
-		Msg("control socket and health server up")
+	ev := log.Info().Str("socket", c.socket).Str("listen", "http://"+mln.Addr().String()).Str("runtime", c.runtime)
+	if c.docker.CredentialHelper != "" || len(c.docker.CredentialHelpers) > 0 {
+		ev = ev.Str("credential_helper", c.docker.CredentialHelper).Interface("credential_helpers", c.docker.CredentialHelpers)
+	}
+	ev.Msg("control socket and health server up")
 
 	var agents sync.WaitGroup
 	agentCtx, stopAgent := context.WithCancel(ctx)

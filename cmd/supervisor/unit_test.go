@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,25 @@ func TestSystemdUnitOutlastsTheDrain(t *testing.T) {
 	}
 	if !strings.HasPrefix(kv["CHECKFLEET_SOCKET"], "/run/checkfleet/") || kv["RuntimeDirectory"] != "checkfleet" {
 		t.Errorf("socket %q not in the unit's RuntimeDirectory %q", kv["CHECKFLEET_SOCKET"], kv["RuntimeDirectory"])
+	}
+}
+
+// --docker-config brings the docker CLI's credential helpers: credHelpers
+// per registry, credsStore for the rest unless --credential-helper names
+// another.
+func TestDockerConfigCredentialHelpers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	const ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+	if err := os.WriteFile(path, []byte(`{"credsStore": "pass", "credHelpers": {"`+ecr+`": "ecr-login"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ flag, want string }{{"", "pass"}, {"secretservice", "secretservice"}} {
+		c := runConfig{runtime: "docker", user: "1:1", dockerConfig: path, credentialHelper: tc.flag}
+		if err := c.completeDocker(); err != nil {
+			t.Fatal(err)
+		}
+		if c.docker.CredentialHelper != tc.want || c.docker.CredentialHelpers[ecr] != "ecr-login" || c.docker.User != "1:1" {
+			t.Errorf("--credential-helper %q: docker options %+v, want helper %q and ecr-login for %s", tc.flag, c.docker, tc.want, ecr)
+		}
 	}
 }

@@ -321,6 +321,8 @@ func TestUserDataBootstrapsAHost(t *testing.T) {
 			"CHECKFLEET_IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkfleet-worker",
 			"CHECKFLEET_TAG=v1.4.2",
 			"CHECKFLEET_SLOTS=5",
+			"CHECKFLEET_CREDENTIAL_HELPER=ecr-login",
+			"AWS_ECR_CACHE_DIR=/var/lib/checkfleet/ecr-login",
 			"CHECKFLEET_JOBS_QUEUE=https://sqs.eu-west-1.amazonaws.com/123456789012/checkfleet-jobs-eu-west-1,https://sqs.eu-west-1.amazonaws.com/123456789012/checkfleet-jobs-dublin",
 			"CHECKFLEET_RESULTS_QUEUE=https://sqs.eu-west-1.amazonaws.com/123456789012/checkfleet-results-eu-west-1",
 			"CHECKFLEET_WORKER_ENV=AWS_REGION=eu-west-1",
@@ -331,6 +333,9 @@ func TestUserDataBootstrapsAHost(t *testing.T) {
 			"CHECKFLEET_LABEL=instance=i-0123456789abcdef0,zone=eu-west-1b",
 		} {
 			wantLine(t, env, line)
+		}
+		if strings.Contains(env, "CHECKFLEET_PULL=") {
+			t.Errorf("the supervisor's pull policy is set (its default, if-not-present, pulls a missing tag with the helper's credentials):\n%s", env)
 		}
 		modes := b.file(t, "out/modes")
 		wantLine(t, modes, "/etc/checkfleet/supervisor.env 600 root")

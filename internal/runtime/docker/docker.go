@@ -5,6 +5,10 @@
 // without timeout (stop and wait take as long as a drain), and creates every
 // container from its full spec rather than mutating one.
 //
+// Pulls carry the credentials a Docker credential helper gives for the
+// image's registry (Options.CredentialHelper, as the docker CLI's
+// credsStore and credHelpers), asked for at every pull.
+//
 // Every container is hardened the same way: read-only root filesystem with
 // a tmpfs on /tmp, a non-root user, no-new-privileges, every capability
 // dropped, memory and pids limits, SIGTERM as its stop signal, no restart
@@ -49,7 +53,22 @@ type Options struct {
 	TmpfsSize string
 	// Network is the network mode (default "host").
 	Network string
+	// CredentialHelper is the Docker credential helper (NAME of the program
+	// docker-credential-NAME in PATH, e.g. ecr-login) asked for the
+	// credentials of every pull whose registry has none of its own in
+	// CredentialHelpers, as the docker CLI's credsStore; "" pulls
+	// anonymously.
+	CredentialHelper string
+	// CredentialHelpers are the helpers of particular registries (host[:port],
+	// "index.docker.io" for Docker Hub), as the docker CLI's credHelpers.
+	CredentialHelpers map[string]string
+	// CredentialHelperTimeout bounds one call of a helper (0:
+	// DefaultCredentialHelperTimeout).
+	CredentialHelperTimeout time.Duration
 }
+
+// Validate reports settings that cannot work, naming them.
+func (o Options) Validate() error { return o.validateHelpers() }
 
 func (o Options) withDefaults() Options {
 	if o.User == "" {
@@ -75,8 +94,14 @@ var _ runtime.Runtime = (*Runtime)(nil)
 
 // New connects to the engine named by the environment (DOCKER_HOST and the
 // rest of the docker CLI's variables), negotiating the API version, and
-// checks that it answers.
+// checks that it answers and that the credential helpers are installed.
 func New(ctx context.Context, opts Options) (*Runtime, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.findHelpers(); err != nil {
+		return nil, err
+	}
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
@@ -117,7 +142,7 @@ func (r *Runtime) Resolve(ctx context.Context, repo, tag string, pull runtime.Pu
 		}
 	}
 	if err := r.pull(ctx, ref); err != nil {
-		return runtime.Image{}, fmt.Errorf("resolve %s: %w: pull failed: %v", ref, runtime.ErrImageNotFound, err)
+		return runtime.Image{}, fmt.Errorf("resolve %s: %w: pull failed: %w", ref, runtime.ErrImageNotFound, err)
 	}
 	img, err := r.cli.ImageInspect(ctx, ref)
 	if err != nil {
@@ -126,10 +151,15 @@ func (r *Runtime) Resolve(ctx context.Context, repo, tag string, pull runtime.Pu
 	return runtime.Image{ID: runtime.ImageID(img.ID), Ref: ref}, nil
 }
 
-// pull fetches ref, sharing one pull among concurrent callers.
+// pull fetches ref, sharing one pull among concurrent callers, with the
+// credentials of its registry's helper if it has one.
 func (r *Runtime) pull(ctx context.Context, ref string) error {
 	_, err, _ := r.pulls.Do(ref, func() (any, error) {
-		rc, err := r.cli.ImagePull(ctx, ref, image.PullOptions{})
+		auth, err := r.registryAuth(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := r.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 		if err != nil {
 			return nil, err
 		}
