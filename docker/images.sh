@@ -42,6 +42,19 @@ BASE_IMAGE=$BASE docker/base-image.sh
 ctx=$(mktemp -d "${TMPDIR:-/tmp}/checkfleet-images.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 
+# build NAME ARGS...: docker build of docker/NAME.Dockerfile on the context
+# $ctx/NAME, its output shown only when it fails (the legacy builder's
+# deprecation notice otherwise repeats at every build).
+build() {
+	local name=$1
+	shift
+	if ! docker build -f "docker/$name.Dockerfile" --build-arg BASE="$BASE" "$@" "$ctx/$name" >"$ctx/$name.log" 2>&1; then
+		tail -n 40 "$ctx/$name.log" >&2
+		log "docker build of docker/$name.Dockerfile failed (output above)"
+		exit 1
+	fi
+}
+
 label_args=()
 for l in $LABELS; do
 	label_args+=(--label "$l")
@@ -56,10 +69,8 @@ for name in $IMAGES; do
 		-o "$ctx/$name/$name" "./cmd/$name"
 	# The runtime stage first, tagged: the prebuilt build below finds
 	# every layer of it in the cache.
-	docker build -q -f "docker/$name.Dockerfile" --build-arg BASE="$BASE" \
-		--target runtime -t "$PREFIX$name-runtime:cache" "$ctx/$name" >/dev/null
-	docker build -q -f "docker/$name.Dockerfile" --build-arg BASE="$BASE" \
-		--build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
-		"${label_args[@]}" --target prebuilt -t "$PREFIX$name:$TAG" "$ctx/$name" >/dev/null
+	build "$name" --target runtime -t "$PREFIX$name-runtime:cache"
+	build "$name" --build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" \
+		"${label_args[@]}" --target prebuilt -t "$PREFIX$name:$TAG"
 	log "$PREFIX$name:$TAG (version $VERSION) built in $(($(date +%s) - start))s"
 done
