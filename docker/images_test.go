@@ -368,7 +368,7 @@ func TestSupervisorAndSchedulerImages(t *testing.T) {
 			ref := buildImage(t, name, "v3")
 			rt := dockertest.Connect(t)
 			ctx := context.Background()
-			img, _, err := rt.Client().ImageInspectWithRaw(ctx, ref)
+			img, err := rt.Client().ImageInspect(ctx, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
