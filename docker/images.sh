@@ -48,7 +48,7 @@ trap 'rm -rf "$ctx"' EXIT
 build() {
 	local name=$1
 	shift
-	if ! docker build -f "docker/$name.Dockerfile" --build-arg BASE="$BASE" "$@" "$ctx/$name" >"$ctx/$name.log" 2>&1; then
+	if ! docker build --force-rm -f "docker/$name.Dockerfile" --build-arg BASE="$BASE" "$@" "$ctx/$name" >"$ctx/$name.log" 2>&1; then
 		tail -n 40 "$ctx/$name.log" >&2
 		log "docker build of docker/$name.Dockerfile failed (output above)"
 		exit 1
