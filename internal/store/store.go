@@ -3,7 +3,9 @@
 // rollups kept longer than raw results, the scheduler's own state (next
 // due times, the outbox of jobs to send, the leader lease), and the fleet
 // (package fleet: hosts and their heartbeats, ring release pointers, ring
-// locks, upgrade turns, the rollout history).
+// locks, upgrade turns, the rollout history), and alerting (package alert:
+// the notifications outbox with a delivery per channel, incidents,
+// maintenance windows made through the API; see Alerts).
 //
 // A result is stored as its checkfleet.result/v2 document (the wire format
 // of package message, message.EncodeResult at message.V2, with its published
@@ -73,6 +75,7 @@ type Store interface {
 	Results
 	Schedules
 	Fleet
+	Alerts
 	// Close releases the connections.
 	Close() error
 }

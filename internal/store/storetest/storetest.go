@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RolloutRecord", testRolloutRecord},
 		{"RolloutHistory", testRolloutHistory},
 	}
+	tests = append(tests, alertTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
