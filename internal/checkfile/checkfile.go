@@ -29,7 +29,8 @@ const maxProblems = 1000
 // read a file is an ordinary wrapped error instead.
 type Error struct {
 	// Problems are ordered by file (in the order read), then line and
-	// column. There is at least one.
+	// column. There is at least one that is not a Warning; LoadAlerting and
+	// ParseAlerting list their warnings among them.
 	Problems []Problem
 	// Omitted counts problems found beyond the first 1000, which are not
 	// listed.
@@ -63,10 +64,16 @@ type Problem struct {
 	Field string
 	// Message says what is wrong.
 	Message string
+	// Warning marks what may be intended but deserves a look (a maintenance
+	// window that selects no check, a secret variable not set where the
+	// file is validated). Only LoadAlerting and ParseAlerting report
+	// warnings; they never make a file fail to load.
+	Warning bool
 }
 
 // String renders the problem as `file:line: field: message`, leaving out
-// the parts that are not set.
+// the parts that are not set; a warning as `file:line: warning: field:
+// message`.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
@@ -74,6 +81,9 @@ func (p Problem) String() string {
 		fmt.Fprintf(&b, ":%d", p.Line)
 	}
 	b.WriteString(": ")
+	if p.Warning {
+		b.WriteString("warning: ")
+	}
 	if p.Field != "" {
 		b.WriteString(p.Field + ": ")
 	}
@@ -89,13 +99,37 @@ func (p Problem) String() string {
 //
 // It returns every problem found in every file as an *Error, or a wrapped
 // I/O error if a file cannot be read.
+//
+// The alerting keys (alert_channels, alert_policy, maintenance, a check's
+// alert) are accepted and not read: LoadAlerting reads them.
 func Load(path string) ([]check.Check, error) {
+	parsed, err := load(path, false)
+	if err != nil {
+		return nil, err
+	}
+	checks, _, err := collect(parsed)
+	return checks, err
+}
+
+// Parse reads one checks file held in memory; name is used in problems.
+// It returns every problem as an *Error.
+func Parse(name string, data []byte) ([]check.Check, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{Problems: []Problem{tooLarge(name, int64(len(data)))}}
+	}
+	checks, _, err := collect([]parsedFile{parseFile(name, data, false)})
+	return checks, err
+}
+
+// load reads and parses every file at path; with alerting, their
+// alerting keys too.
+func load(path string, alerting bool) ([]parsedFile, error) {
 	files, err := listFiles(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, &Error{Problems: []Problem{{File: path, Message: "no *.yaml or *.yml files in the folder"}}}
+		return []parsedFile{{problems: []Problem{{File: path, Message: "no *.yaml or *.yml files in the folder"}}}}, nil
 	}
 	var parsed []parsedFile
 	for _, name := range files {
@@ -107,28 +141,23 @@ func Load(path string) ([]check.Check, error) {
 			parsed = append(parsed, parsedFile{problems: []Problem{*problem}})
 			continue
 		}
-		parsed = append(parsed, parseFile(name, data))
+		parsed = append(parsed, parseFile(name, data, alerting))
 	}
-	return collect(parsed)
-}
-
-// Parse reads one checks file held in memory; name is used in problems.
-// It returns every problem as an *Error.
-func Parse(name string, data []byte) ([]check.Check, error) {
-	if len(data) > MaxFileSize {
-		return nil, &Error{Problems: []Problem{tooLarge(name, int64(len(data)))}}
-	}
-	return collect([]parsedFile{parseFile(name, data)})
+	return parsed, nil
 }
 
 // parsedFile is one file's checks, or what is wrong with it.
 type parsedFile struct {
 	entries  []*entry
-	problems []Problem
+	problems []Problem // warnings among them
+	// alerting is what the file's alerting keys say; nil unless they
+	// were read.
+	alerting *fileAlerting
 }
 
-// collect checks ids across files and turns problems into an *Error.
-func collect(files []parsedFile) ([]check.Check, error) {
+// collect checks ids across files and turns problems into an *Error, or
+// returns the checks and the warnings.
+func collect(files []parsedFile) ([]check.Check, []Problem, error) {
 	type first struct {
 		file string
 		line int
@@ -153,6 +182,7 @@ func collect(files []parsedFile) ([]check.Check, error) {
 		}
 	}
 	var problems []Problem
+	failed := false
 	for _, f := range files {
 		ps := slices.Clone(f.problems)
 		slices.SortStableFunc(ps, func(a, b Problem) int {
@@ -160,13 +190,14 @@ func collect(files []parsedFile) ([]check.Check, error) {
 		})
 		// A problem inside an anchor is met again at every alias of it.
 		problems = append(problems, slices.Compact(ps)...)
+		failed = failed || slices.ContainsFunc(ps, func(p Problem) bool { return !p.Warning })
 	}
-	if len(problems) > 0 {
+	if failed {
 		e := &Error{Problems: problems}
 		if len(problems) > maxProblems {
 			e.Problems, e.Omitted = problems[:maxProblems], len(problems)-maxProblems
 		}
-		return nil, e
+		return nil, nil, e
 	}
 	var checks []check.Check
 	for _, f := range files {
@@ -174,7 +205,7 @@ func collect(files []parsedFile) ([]check.Check, error) {
 			checks = append(checks, e.check)
 		}
 	}
-	return checks, nil
+	return checks, problems, nil
 }
 
 // listFiles returns path itself if it is a file, or the checks files under

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/checkfleet/checkfleet/internal/alert"
 	"github.com/checkfleet/checkfleet/internal/check"
 )
 
@@ -22,13 +23,17 @@ const (
 // The keys each mapping may hold.
 var (
 	topKeys = keys{
-		names: []string{"defaults", "checks"}, extensions: true,
-		hints: map[string]string{"check": "checks", "default": "defaults"},
+		names: []string{"defaults", "checks", "alert_channels", "alert_policy", "maintenance"}, extensions: true,
+		hints: map[string]string{"check": "checks", "default": "defaults",
+			// Checkly's and Gatus's names for ours.
+			"alertChannels": "alert_channels", "alerting": "alert_channels", "channels": "alert_channels",
+			"alertSettings": "alert_policy", "alert_settings": "alert_policy", "alert": "alert_policy",
+			"alerts": "alert_policy", "maintenanceWindows": "maintenance", "maintenance_windows": "maintenance"},
 	}
 	defaultsKeys = keys{names: []string{"every", "cron", "timezone", "locations", "tags", "timeout", "degraded_after"}}
 	checkKeys    = keys{
 		names: []string{"id", "name", "type", "every", "cron", "timezone", "locations", "tags", "timeout",
-			"degraded_after", "request", "steps", "viewport", "assertions"},
+			"degraded_after", "request", "steps", "viewport", "assertions", "alert"},
 		hints: checkHints,
 	}
 	requestKeys   = keys{names: []string{"method", "url", "headers", "body", "follow_redirects", "max_redirects"}}
@@ -73,6 +78,12 @@ type entry struct {
 	// skipValidation is set when the decoder dropped so much of the check
 	// that validating the rest would mostly repeat it.
 	skipValidation bool
+	// alert is the check's alert key, when alerting is read and it is
+	// written.
+	alert *policyLayer
+	// policy is the check's policy, alert_policy and alert merged over
+	// alert.DefaultPolicy, when alerting is read.
+	policy alert.Policy
 }
 
 // site is where a field was written and how to name it there.
@@ -104,20 +115,27 @@ func join(prefix, key string) string {
 }
 
 // parseFile decodes and validates one file. Problems are unsorted.
-func parseFile(name string, data []byte) parsedFile {
+// With alerting it reads the alerting keys too (see alerting.go).
+func parseFile(name string, data []byte, alerting bool) parsedFile {
 	doc, problem := decodeDocument(name, data)
 	if problem != nil {
 		return parsedFile{problems: []Problem{*problem}}
 	}
 	d := &decoder{file: name, sizes: map[*yaml.Node]int{}, shared: map[sharedKey]*[]string{}}
+	if alerting {
+		d.alerting = &fileAlerting{file: name}
+	}
 	entries := d.document(doc)
 	if !d.bombed {
 		for _, e := range entries {
 			d.validate(e)
 		}
+		if d.alerting != nil {
+			d.validateAlerting(entries)
+		}
 		d.flushShared()
 	}
-	return parsedFile{entries: entries, problems: d.problems}
+	return parsedFile{entries: entries, problems: d.problems, alerting: d.alerting}
 }
 
 // document decodes the top level: a mapping with checks and defaults, or a
@@ -158,6 +176,10 @@ func (d *decoder) document(doc *yaml.Node) []*entry {
 				return
 			}
 			list = v
+		case "alert_channels", "alert_policy", "maintenance":
+			if d.alerting != nil {
+				d.alertingKey(key, k, v)
+			}
 		}
 	})
 	if slices.Contains(typos, "defaults") {
@@ -165,8 +187,10 @@ func (d *decoder) document(doc *yaml.Node) []*entry {
 		defs.typos = append(defs.typos, defaultsKeys.names...)
 	}
 	if list == nil {
+		// A file of a folder may hold alerting only (alerting.yaml).
+		alertingOnly := d.peek(root, "alert_channels") != nil || d.peek(root, "maintenance") != nil
 		switch v := d.peek(root, "checks"); {
-		case v == nil && !d.bombed && !slices.Contains(typos, "checks"):
+		case v == nil && !d.bombed && !slices.Contains(typos, "checks") && !alertingOnly:
 			d.problem(root, "checks", "is required: a list of checks")
 		case v != nil && isNull(v):
 			d.problem(v, "checks", "must be a list of checks, got nothing")
@@ -281,8 +305,15 @@ func (d *decoder) list(k, v *yaml.Node, field string) list {
 }
 
 func exampleOf(field string) string {
-	if strings.HasSuffix(field, "locations") {
+	switch {
+	case strings.HasSuffix(field, "locations"):
 		return "eu-west-1, us-east-1"
+	case strings.HasSuffix(field, "channels"):
+		return "ops-slack, oncall"
+	case strings.HasSuffix(field, "checks"):
+		return "home, api-health"
+	case strings.HasSuffix(field, ".to"):
+		return "oncall@example.com"
 	}
 	return "team-a, critical"
 }
@@ -305,7 +336,7 @@ func (d *decoder) check(item *yaml.Node, index int, defs *common) *entry {
 		e.name = fmt.Sprintf("check %q", clip(id.Value))
 	}
 	var own common
-	var request, steps, viewport, assertions [2]*yaml.Node // key, value
+	var request, steps, viewport, assertions, alerting [2]*yaml.Node // key, value
 	root := path{}
 	typos := d.fields(n, "in "+e.name, checkKeys, func(key string, k, v *yaml.Node) {
 		switch key {
@@ -328,6 +359,8 @@ func (d *decoder) check(item *yaml.Node, index int, defs *common) *entry {
 			viewport = [2]*yaml.Node{k, v}
 		case "assertions":
 			assertions = [2]*yaml.Node{k, v}
+		case "alert":
+			alerting = [2]*yaml.Node{k, v}
 		default:
 			d.common(&own, "", key, k, v)
 		}
@@ -360,6 +393,9 @@ func (d *decoder) check(item *yaml.Node, index int, defs *common) *entry {
 	}
 	if assertions[0] != nil {
 		d.assertions(e, assertions[0], assertions[1])
+	}
+	if alerting[0] != nil && d.alerting != nil {
+		e.alert = d.policyLayer(alerting[0], alerting[1], "alert", "in alert of "+e.name)
 	}
 	if e.check.Timeout == 0 && !e.bad["timeout"] {
 		// A check without a valid type gets one too: its type is the problem.

@@ -66,7 +66,7 @@
 //
 // Check: id, name, type, every, cron, timezone, locations, tags, timeout,
 // degraded_after, request (api), steps and viewport (browser), assertions
-// (api). Defaults: every, cron, timezone, locations, tags, timeout,
+// (api), alert (read by LoadAlerting). Defaults: every, cron, timezone, locations, tags, timeout,
 // degraded_after. Request: method, url, headers, body, follow_redirects,
 // max_redirects. Step: action and the fields it takes (see the Action
 // constants in package check; a field the action does not use is an error).
@@ -122,6 +122,84 @@
 // from defaults points at the defaults line and names the check. A required
 // key that is missing points at the start of its check. YAML syntax errors
 // carry the line the YAML parser stopped at.
+//
+// # Alerting
+//
+// LoadAlerting (ParseAlerting for a file in memory) reads the same files
+// and their alerting keys too; Load and Parse accept those keys and do not
+// read them, so `worker check` and the reloader's LoadFunc are unchanged.
+// The keys, named as package alert's validation names its fields:
+//
+//	alert_channels:                # where notifications go
+//	  - id: ops-slack              # letters, digits, . _ -; unique across all files
+//	    type: slack                # webhook, slack, email, pagerduty or opsgenie
+//	    url: ${{ env.CHECKFLEET_SECRET_SLACK_URL }}
+//	  - id: oncall
+//	    type: pagerduty
+//	    routing_key: ${{ env.CHECKFLEET_SECRET_PD_KEY }}
+//	    severity: error            # critical (default), error, warning, info
+//	  - { id: hook, type: webhook, url: "https://hooks.example.com/in",
+//	      secret: "${{ env.CHECKFLEET_SECRET_HOOK }}", headers: { X-Team: ops } }
+//	  - { id: mail, type: email, host: smtp.example.com, port: 587, username: checkfleet,
+//	      password: "${{ env.CHECKFLEET_SECRET_SMTP }}", from: checkfleet@example.com, to: [ops@example.com] }
+//	  - { id: genie, type: opsgenie, api_key: "${{ env.CHECKFLEET_SECRET_GENIE }}", priority: P2 }
+//
+//	alert_policy:                  # for every check of this file
+//	  channels: [ops-slack]
+//	  fail_after_runs: 2           # or fail_after: 5m (one of them; a layer setting either replaces both)
+//	  min_locations: 1             # or min_percent: 50 (scope check)
+//	  scope: check                 # or location: each location alerts on its own
+//	  alert_on_degraded: false
+//	  errors: separate             # separate, failure or ignore
+//	  reminder_every: 30m          # with max_reminders: 3; 0s turns them off
+//	  recovery: true
+//	  cert_expiry_days: 14         # 0 does not look
+//	  flap_changes: 5              # with flap_window: 30m; 0 turns flapping off
+//
+//	maintenance:                   # muted, still run and recorded
+//	  - { id: db-upgrade, cron: "0 2 * * SUN", duration: 1h, timezone: Europe/Berlin, tags: [db] }
+//	  - { id: release-42, start: "2025-06-01T02:00:00Z", end: "2025-06-01T03:00:00Z", checks: [home] }
+//
+//	checks:
+//	  - id: home
+//	    alert: { channels: [oncall], min_locations: 2 }
+//
+// A check's policy is alert.DefaultPolicy, overridden key by key by its
+// file's alert_policy, overridden key by key by its own alert; channels
+// is a list and is replaced, not merged (channels: [] notifies nobody).
+// A check with neither notifies no channel. Channel and maintenance ids
+// are shared by the files of a folder, so alert_channels and maintenance
+// may live in a file of their own (alerting.yaml, which needs no checks:);
+// alert_policy, like defaults, applies to its own file's checks.
+//
+// Credentials are never written in the file: the fields package alert
+// resolves (a webhook's url, secret and headers, a Slack url, an email
+// password, a PagerDuty routing_key, an Opsgenie api_key) take
+// ${{ env.NAME }} references, and a value written in clear is refused
+// without being repeated: a secret, password, routing_key or api_key that
+// is not a reference, any Slack URL without one (the URL is its own
+// credential), a URL with a password or a credential-like query parameter
+// (token, key, sig...), a credential-like header (Authorization,
+// X-Api-Key...). A reference anywhere else, or a malformed one, is an
+// error. NAME must start with SecretPrefix (CHECKFLEET_SECRET_): the
+// control plane's environment holds its own token, store URL and AWS keys,
+// which a checks file must not be able to send anywhere.
+//
+// Errors (the file does not load): unknown or duplicate keys, an unknown
+// channel type, a key the type does not read, a duplicate channel or
+// maintenance id, a check or alert_policy naming an unknown channel,
+// every problem of alert's Validate (channels, policies, windows) and of
+// Policy.ValidateFor each check (min_locations above its number of
+// locations), each on the line of the key it names: a value from
+// alert_policy that is wrong for some checks is reported once on
+// alert_policy's line, naming them.
+//
+// Warnings (Problem.Warning; the file loads, `scheduler validate` exits 0
+// unless --strict): a variable a channel references that the lookup given
+// to LoadAlerting does not find (a laptop need not hold production
+// secrets; the control plane resolves channels when it starts, and one
+// whose variables are missing cannot send), a channel no check uses, a
+// maintenance window's check id or tag that no check has.
 //
 // # YAML library
 //

@@ -34,6 +34,9 @@ type decoder struct {
 	// problem, with the checks they affect.
 	shared      map[sharedKey]*[]string
 	sharedOrder []sharedKey
+	// alerting collects the file's alerting keys; nil when they are not
+	// read (Load, Parse).
+	alerting *fileAlerting
 }
 
 func (d *decoder) problem(n *yaml.Node, field, format string, args ...any) {
@@ -287,6 +290,8 @@ var checkHints = map[string]string{
 	"maxResponseTime": "timeout", "max_response_time": "timeout",
 	"degradedResponseTime": "degraded_after", "degraded_response_time": "degraded_after",
 	"width": "viewport.width", "height": "viewport.height",
+	"alerts": "alert", "alertSettings": "alert", "alert_settings": "alert", "alert_policy": "alert",
+	"alertChannels": "alert.channels", "alert_channels": "alert.channels",
 }
 
 // suggest returns the known key (or hint) closest to key, or "" if none is

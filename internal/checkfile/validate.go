@@ -37,16 +37,7 @@ func (d *decoder) validate(e *entry) {
 			d.problem(at.node, at.field, "%s", p.Message)
 			continue
 		}
-		key := sharedKey{at.node, at.field, p.Message}
-		if d.shared[key] == nil {
-			d.sharedOrder = append(d.sharedOrder, key)
-			d.shared[key] = new([]string)
-		}
-		label := e.name
-		if e.idNode != nil && e.check.ID != "" {
-			label = fmt.Sprintf("%q", clip(e.check.ID))
-		}
-		*d.shared[key] = append(*d.shared[key], label)
+		d.share(e, at.node, at.field, p.Message)
 	}
 }
 
@@ -63,6 +54,10 @@ func (d *decoder) flushShared() {
 		names := *d.shared[key]
 		var which string
 		switch {
+		case len(names) == 1 && strings.Contains(key.message, "check "+names[0]):
+			// The message names the check already.
+			d.problem(key.node, key.field, "%s", key.message)
+			continue
 		case len(names) == 1:
 			which = "check " + names[0]
 		case len(names) <= 3:
