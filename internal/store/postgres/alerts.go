@@ -216,7 +216,7 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 		if err != nil {
 			return err
 		}
-		var seqs []int64
+		var keys []string
 		bySeq := map[int64]int{}
 		for rows.Next() {
 			var (
@@ -234,15 +234,17 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 				return err
 			}
 			bySeq[seq] = len(out)
-			seqs = append(seqs, seq)
+			keys = append(keys, n.Key)
 			out = append(out, store.NotificationRecord{Notification: n, RecordedAt: recorded.UTC()})
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil || len(seqs) == 0 {
+		if err := rows.Err(); err != nil || len(keys) == 0 {
 			return err
 		}
+		// By key (the primary key), not seq: no index orders deliveries by
+		// seq, so that DueDeliveries' plan starts from the due ones.
 		ds, err := tx.Query(ctx, `SELECT d.seq, `+deliveryColumns+` FROM alert_deliveries d
-			WHERE d.seq = ANY($1) ORDER BY d.seq, d.channel`, seqs)
+			WHERE d.key = ANY($1) ORDER BY d.seq, d.channel`, keys)
 		if err != nil {
 			return err
 		}

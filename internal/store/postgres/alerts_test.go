@@ -38,3 +38,14 @@ func openPostgres(t *testing.T, dsn string) *postgres.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// BenchmarkOutbox runs on a cluster with PostgreSQL's durable defaults.
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchmarkOutbox(b, func(b *testing.B) store.Store {
+		s, err := postgres.Open(context.Background(), pgtest.StartDurable(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -216,7 +216,7 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 		}
 		defer rows.Close()
 		bySeq := map[int64]int{}
-		var seqs []any
+		var keys []any
 		for rows.Next() {
 			var (
 				seq, recorded int64
@@ -229,7 +229,7 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 			if err != nil {
 				return err
 			}
-			seqs = append(seqs, seq)
+			keys = append(keys, n.Key)
 			bySeq[seq] = len(out)
 			out = append(out, store.NotificationRecord{Notification: n, RecordedAt: row.FromMicros(recorded)})
 		}
@@ -240,8 +240,10 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 		if len(out) == 0 {
 			return nil
 		}
+		// By key (the primary key), not seq: no index orders deliveries by
+		// seq, so that DueDeliveries' plan starts from the due ones.
 		ds, err := tx.QueryContext(ctx, `SELECT d.seq, `+deliveryColumns+` FROM alert_deliveries d
-			WHERE d.seq IN (?`+strings.Repeat(`, ?`, len(seqs)-1)+`) ORDER BY d.seq, d.channel`, seqs...)
+			WHERE d.key IN (?`+strings.Repeat(`, ?`, len(keys)-1)+`) ORDER BY d.seq, d.channel`, keys...)
 		if err != nil {
 			return err
 		}

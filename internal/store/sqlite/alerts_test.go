@@ -38,3 +38,13 @@ func openSQLite(t *testing.T, path string) *sqlite.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+func BenchmarkOutbox(b *testing.B) {
+	storetest.BenchmarkOutbox(b, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "checkfleet.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

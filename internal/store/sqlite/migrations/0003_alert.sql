@@ -38,7 +38,6 @@ CREATE TABLE alert_deliveries (
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status IN ('pending', 'failed');
 CREATE INDEX alert_deliveries_unfinished ON alert_deliveries (incident_id, channel, seq) WHERE status IN ('pending', 'failed');
-CREATE INDEX alert_deliveries_seq ON alert_deliveries (seq, channel);
 
 -- Incidents as the evaluator last saw them; resolved is NULL while open,
 -- last_at while no notification was decided; locations a JSON array.
