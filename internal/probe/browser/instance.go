@@ -189,10 +189,11 @@ func (p *Prober) launch(ctx context.Context, gen int) (_ *instance, err error) {
 		}
 		allocCancel()
 		if cmd != nil && cmd.Process != nil {
-			g.leader = cmd.Process.Pid
+			g.setLeader(cmd.Process.Pid)
 		}
 		g.kill()
 		g.reap(time.Now().Add(5 * time.Second))
+		g.release()
 		return nil, fmt.Errorf("start %s: %w%s", p.execPath, err, out.says())
 	}
 	inst.started = time.Now()
@@ -284,6 +285,7 @@ func (inst *instance) close(graceful bool) error {
 	if left := inst.procs.reap(time.Now().Add(10 * time.Second)); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("%d chromium processes still exist after SIGKILL: %v", len(left), left))
 	}
+	inst.procs.release()
 	if err := os.RemoveAll(inst.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove browser directory: %w", err))
 	}

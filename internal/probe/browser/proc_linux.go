@@ -42,11 +42,33 @@ type procInfo struct {
 }
 
 func newProcGroup(leader int, marker string) *procGroup {
-	g := &procGroup{leader: leader, marker: marker, self: os.Getpid(), seen: map[int]struct{}{}}
-	if leader > 1 {
-		g.seen[leader] = struct{}{}
-	}
+	g := &procGroup{marker: marker, self: os.Getpid(), seen: map[int]struct{}{}}
+	g.setLeader(leader)
 	return g
+}
+
+// liveLeaders are the browsers this process started and has not yet
+// reaped (pid → struct{}): their exec.Cmd reaps them. Any other Chromium
+// zombie this process adopted is an orphan nobody else will reap.
+var liveLeaders sync.Map
+
+// setLeader records the browser's pid once it is known.
+func (g *procGroup) setLeader(pid int) {
+	if pid <= 1 {
+		return
+	}
+	g.leader = pid
+	g.mu.Lock()
+	g.seen[pid] = struct{}{}
+	g.mu.Unlock()
+	liveLeaders.Store(pid, struct{}{})
+}
+
+// release says the group's browser is reaped, or left for good.
+func (g *procGroup) release() {
+	if g.leader > 1 {
+		liveLeaders.Delete(g.leader)
+	}
 }
 
 // inGroup reports whether a process is in the browser's process group. An
@@ -100,10 +122,13 @@ func (g *procGroup) scan(all bool) []procInfo {
 		// a stranger that inherits a remembered pid is never taken for ours.
 		handler := !zombie && (all || st.ppid == g.self || (g.leader > 1 && st.ppid == g.leader)) && st.cmdlineHas(g.marker)
 		// A zombie has no command line left; one this process adopted that
-		// is a Chromium process is a browser's, whichever it was; except a
-		// browser itself (a group leader), whose exec.Cmd reaps it.
-		adopted := zombie && st.ppid == g.self && isChromiumComm(st.comm) &&
-			!(st.pgrp == st.pid && !strings.HasPrefix(st.comm, "chrome_crashpad"))
+		// is a Chromium process is a browser's, whichever it was; except
+		// another instance's live browser, whose exec.Cmd reaps it. (A
+		// process that made itself a group leader, as a handler that
+		// double-forks does, and died before any scan saw it alive, is
+		// still found here.)
+		_, live := liveLeaders.Load(pid)
+		adopted := zombie && st.ppid == g.self && isChromiumComm(st.comm) && (!live || pid == g.leader)
 		if g.inGroup(st) || (known && zombie) || handler || adopted {
 			g.seen[pid] = struct{}{}
 			alive[pid] = struct{}{}

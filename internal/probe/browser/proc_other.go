@@ -12,7 +12,7 @@ import (
 // processes through /proc and process groups.
 var errUnsupported = errors.New("browser checks run on Linux only")
 
-type procGroup struct{}
+type procGroup struct{ leader int }
 
 type procInfo struct {
 	pid, ppid, pgrp int
@@ -27,3 +27,5 @@ func (*procGroup) members() []procInfo       { return nil }
 func (*procGroup) memory() int64             { return 0 }
 func (*procGroup) kill()                     {}
 func (*procGroup) reap(time.Time) []procInfo { return nil }
+func (*procGroup) setLeader(int)             {}
+func (*procGroup) release()                  {}
