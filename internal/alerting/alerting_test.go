@@ -83,7 +83,11 @@ func (rc *receiver) kinds() []alert.Kind {
 }
 
 func (rc *receiver) channel(t *testing.T, name string) alert.Resolved {
-	r, err := alert.ChannelConfig{Name: name, Kind: alert.KindWebhook, Webhook: &alert.WebhookConfig{URL: rc.URL}, Timeout: 5 * time.Second}.
+	timeout := 5 * time.Second
+	if rc.block != nil {
+		timeout = time.Minute // hangs longer than any test waits
+	}
+	r, err := alert.ChannelConfig{Name: name, Kind: alert.KindWebhook, Webhook: &alert.WebhookConfig{URL: rc.URL}, Timeout: timeout}.
 		Resolve(func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +286,7 @@ func TestPermanentErrorIsGivenUp(t *testing.T) {
 
 func TestHangingChannelDelaysNoOther(t *testing.T) {
 	slow, fast := newReceiver(t, true), newReceiver(t, false)
-	f := newFixture(t, nil, map[string]*receiver{"slow": slow, "fast": fast})
+	f := newFixture(t, nil, map[string]*receiver{"a-slow": slow, "b-fast": fast}) // the slow one is claimed first
 	t.Cleanup(func() { close(slow.block) }) // before the Sender's stop waits for it
 	f.commit(f.result(1, check.StatusFailed), f.result(2, check.StatusFailed))
 	testenv.Eventually(t, wait, "the slow channel hanging on the trigger", func() bool { return slow.attempts.Load() == 1 })
