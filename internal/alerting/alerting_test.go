@@ -287,7 +287,7 @@ func TestPermanentErrorIsGivenUp(t *testing.T) {
 func TestHangingChannelDelaysNoOther(t *testing.T) {
 	slow, fast := newReceiver(t, true), newReceiver(t, false)
 	f := newFixture(t, nil, map[string]*receiver{"a-slow": slow, "b-fast": fast}) // the slow one is claimed first
-	t.Cleanup(func() { close(slow.block) }) // before the Sender's stop waits for it
+	t.Cleanup(func() { close(slow.block) })                                       // before the Sender's stop waits for it
 	f.commit(f.result(1, check.StatusFailed), f.result(2, check.StatusFailed))
 	testenv.Eventually(t, wait, "the slow channel hanging on the trigger", func() bool { return slow.attempts.Load() == 1 })
 	f.commit(f.result(3, check.StatusPassed))
