@@ -105,10 +105,15 @@ type fixture struct {
 	rec   *alerting.Recorder
 	snd   *alerting.Sender
 	base  time.Time
-	runs  int
+	// shared makes the Recorders read from the store (SharedStore).
+	shared bool
 }
 
 func newFixture(t *testing.T, st store.Store, chans map[string]*receiver) *fixture {
+	return newFixtureShared(t, st, chans, false)
+}
+
+func newFixtureShared(t *testing.T, st store.Store, chans map[string]*receiver, shared bool) *fixture {
 	t.Helper()
 	if st == nil {
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "alerting.db"))
@@ -118,7 +123,7 @@ func newFixture(t *testing.T, st store.Store, chans map[string]*receiver) *fixtu
 		t.Cleanup(func() { s.Close() })
 		st = s
 	}
-	f := &fixture{t: t, st: st, base: time.Now().Add(-5 * time.Minute).Truncate(time.Second)}
+	f := &fixture{t: t, st: st, base: time.Now().Add(-5 * time.Minute).Truncate(time.Second), shared: shared}
 	f.check = check.Check{ID: "api", Name: "API", Type: check.TypeAPI, Locations: []string{"eu-west-1"}}
 	var names []string
 	var resolved []alert.Resolved
@@ -145,7 +150,7 @@ func (f *fixture) start(channels []alert.Resolved) {
 		t.Fatal(err)
 	}
 	rcfg := alerting.DefaultRecorderConfig()
-	rcfg.Recorded = snd.Wake
+	rcfg.Recorded, rcfg.SharedStore = snd.Wake, f.shared
 	rec, err := alerting.NewRecorder(rcfg, f.st, log, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -176,13 +181,16 @@ func (f *fixture) result(n int, s check.Status) check.Result {
 }
 
 // commit records results as ingest does and observes them.
-func (f *fixture) commit(rs ...check.Result) {
+func (f *fixture) commit(rs ...check.Result) { f.commitTo(f.rec, rs...) }
+
+// commitTo commits results as the ingest of rec's scheduler does.
+func (f *fixture) commitTo(rec *alerting.Recorder, rs ...check.Result) {
 	f.t.Helper()
 	ctx := context.Background()
 	if _, err := f.st.UpsertResults(ctx, rs); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.rec.Observe(ctx, rs); err != nil {
+	if err := rec.Observe(ctx, rs); err != nil {
 		f.t.Fatal(err)
 	}
 }
