@@ -34,13 +34,14 @@ type receiver struct {
 	status   atomic.Int32
 	attempts atomic.Int32
 	block    chan struct{} // when not nil, requests wait for it to close
+	got      chan struct{} // signalled (if not full) at every accepted request
 
 	mu       sync.Mutex
 	accepted []channel.Document
 }
 
-func newReceiver(t *testing.T, block bool) *receiver {
-	rc := &receiver{}
+func newReceiver(t testing.TB, block bool) *receiver {
+	rc := &receiver{got: make(chan struct{}, 1)}
 	rc.status.Store(http.StatusOK)
 	if block {
 		rc.block = make(chan struct{})
@@ -64,6 +65,10 @@ func newReceiver(t *testing.T, block bool) *receiver {
 			rc.mu.Lock()
 			rc.accepted = append(rc.accepted, doc)
 			rc.mu.Unlock()
+			select {
+			case rc.got <- struct{}{}:
+			default:
+			}
 		}
 		w.WriteHeader(code)
 	}))
@@ -82,7 +87,7 @@ func (rc *receiver) kinds() []alert.Kind {
 	return ks
 }
 
-func (rc *receiver) channel(t *testing.T, name string) alert.Resolved {
+func (rc *receiver) channel(t testing.TB, name string) alert.Resolved {
 	timeout := 5 * time.Second
 	if rc.block != nil {
 		timeout = time.Minute // hangs longer than any test waits
@@ -98,7 +103,7 @@ func (rc *receiver) channel(t *testing.T, name string) alert.Resolved {
 // fixture is a store, a Recorder and a running Sender for the check "api"
 // in one location, alerting after two failed runs on the given channels.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	st    store.Store
 	check check.Check
 	conf  checkfile.Alerting
@@ -109,11 +114,11 @@ type fixture struct {
 	shared bool
 }
 
-func newFixture(t *testing.T, st store.Store, chans map[string]*receiver) *fixture {
+func newFixture(t testing.TB, st store.Store, chans map[string]*receiver) *fixture {
 	return newFixtureShared(t, st, chans, false)
 }
 
-func newFixtureShared(t *testing.T, st store.Store, chans map[string]*receiver, shared bool) *fixture {
+func newFixtureShared(t testing.TB, st store.Store, chans map[string]*receiver, shared bool) *fixture {
 	t.Helper()
 	if st == nil {
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "alerting.db"))
