@@ -50,40 +50,49 @@ func (c closeAfterDo) Do(req *http.Request) (*http.Response, error) {
 }
 
 func TestResponseSurvivesTheSDKClosingTheRequestBody(t *testing.T) {
-	rest := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.Copy(io.Discard, r.Body); err != nil {
-			t.Errorf("server read body: %v", err)
-		}
-		io.WriteString(w, `{"Messages":[`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-rest: // the client has its headers and has closed the request body
-			io.WriteString(w, `]}`)
-		case <-r.Context().Done(): // the client closed the connection
-		}
-	}))
-	defer srv.Close()
+	// serve answers a ReceiveMessage in two parts: its start at once, the
+	// rest when rest is sent (the client has its headers and has closed the
+	// request body). A server per case: a handler of the first case still
+	// waiting (it has not yet noticed its client hang up) must not take the
+	// second case's signal.
+	serve := func(t *testing.T) (*httptest.Server, chan struct{}) {
+		rest := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				t.Errorf("server read body: %v", err)
+			}
+			io.WriteString(w, `{"Messages":[`)
+			w.(http.Flusher).Flush()
+			select {
+			case <-rest:
+				io.WriteString(w, `]}`)
+			case <-r.Context().Done(): // the client closed the connection
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv, rest
+	}
 
 	for _, tc := range []struct {
 		name   string
-		client httpDoer
+		client func(*http.Client) httpDoer
 		broken bool
 	}{
 		// The unprotected client shows the failure the guard exists for, so
 		// this test fails if the mechanism it guards against ever changes
 		// (and the guard could go).
-		{"bare net/http", closeAfterDo{srv.Client()}, true},
-		{"detached bodies", closeAfterDo{detachedBodies{srv.Client()}}, false},
+		{"bare net/http", func(c *http.Client) httpDoer { return closeAfterDo{c} }, true},
+		{"detached bodies", func(c *http.Client) httpDoer { return closeAfterDo{detachedBodies{c}} }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			srv, rest := serve(t)
 			body := `{"QueueUrl":"q","MaxNumberOfMessages":10}`
 			req, err := http.NewRequest(http.MethodPost, srv.URL, &smithyBody{data: strings.NewReader(body), closed: make(chan struct{})})
 			if err != nil {
 				t.Fatal(err)
 			}
 			req.ContentLength = int64(len(body))
-			resp, err := tc.client.Do(req)
+			resp, err := tc.client(srv.Client()).Do(req)
 			if err != nil {
 				t.Fatalf("Do: %v", err)
 			}
@@ -106,8 +115,13 @@ func TestResponseSurvivesTheSDKClosingTheRequestBody(t *testing.T) {
 				return
 			}
 			rest <- struct{}{}
-			if err := <-readDone; err != nil {
-				t.Fatalf("reading the response: %v", err)
+			select {
+			case err := <-readDone:
+				if err != nil {
+					t.Fatalf("reading the response: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no end of the response within 10s")
 			}
 		})
 	}
