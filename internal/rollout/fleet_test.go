@@ -137,13 +137,12 @@ func (h *hookInbox) count() int {
 type fakeHost struct {
 	id, ring string
 	c        *fleetapi.Client
+	mu       sync.Mutex // guards what follows
 	// broken tags resolve to nothing on this host.
 	broken map[string]bool
 	// exits are tags whose workers get ready, then exit: slot 0's restart
 	// count grows at every heartbeat on them.
-	exits map[string]bool
-
-	mu       sync.Mutex
+	exits    map[string]bool
 	image    fleetapi.Image
 	dead     bool
 	restarts int
@@ -162,6 +161,13 @@ func (h *fakeHost) current() fleetapi.Image {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.image
+}
+
+// misbehave changes how the running host behaves (broken, exits).
+func (h *fakeHost) misbehave(fn func(*fakeHost)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(h)
 }
 
 func (h *fakeHost) kill() {
@@ -210,7 +216,10 @@ func (h *fakeHost) run(ctx context.Context, t *testing.T) {
 			continue
 		}
 		to := d.Image
-		if h.broken[to.Tag] {
+		h.mu.Lock()
+		broken := h.broken[to.Tag]
+		h.mu.Unlock()
+		if broken {
 			turn, err := h.c.HoldTurn(ctx, h.id, fleetapi.TurnRequest{To: fleetapi.Image{Tag: to.Tag}})
 			if err == nil && turn.Granted {
 				_ = h.c.ReportOutcome(ctx, h.id, fleetapi.Outcome{To: to, Reason: "pull " + to.Tag + ": manifest unknown"})
@@ -422,7 +431,7 @@ func TestRolloutRefusalsAndFailures(t *testing.T) {
 		ctx := context.Background()
 		v1 := fleetapi.Image{Tag: "v1", ID: "sha256:v1"}
 		hosts := fleetOf(t, cp, "canary", "c", 3, v1)
-		hosts[0].broken["v9"] = true
+		hosts[0].misbehave(func(h *fakeHost) { h.broken["v9"] = true })
 
 		// Bad input: clear errors, nothing changed.
 		_, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "staging", Tag: "v2", Message: "x"})
@@ -656,7 +665,7 @@ func TestRolloutWorkersExitingAfterReadyFail(t *testing.T) {
 		ctx := context.Background()
 		cp := startControlPlane(t, st, func(c *rollout.Config) { c.MinHealthy = 2 * time.Second })
 		hosts := fleetOf(t, cp, "canary", "c", 2, fleetapi.Image{Tag: "v1", ID: "sha256:v1"})
-		hosts[1].exits["v2"] = true
+		hosts[1].misbehave(func(h *fakeHost) { h.exits["v2"] = true })
 		ro, err := cp.op.Deploy(ctx, fleetapi.DeployRequest{Ring: "canary", Tag: "v1", Message: "baseline"})
 		if err != nil {
 			t.Fatal(err)
