@@ -48,7 +48,7 @@ func (d *Driver) Register(ctx context.Context, reg fleetapi.Registration, token,
 	if err != nil {
 		return out, err // the store says "register host ID: ..."
 	}
-	d.log.Info().Str("host", h.ID).Str("ring", string(ring)).Strs("locations", h.Locations).Msg("fleet: host registered")
+	d.log.Info().Str("fleet_host", h.ID).Str("ring", string(ring)).Strs("locations", h.Locations).Msg("fleet: host registered")
 	return out, nil
 }
 
@@ -153,7 +153,7 @@ func (d *Driver) Leave(ctx context.Context, h fleet.Host) error {
 	if err := d.st.RemoveHost(ctx, h.ID); err != nil {
 		return err // the store says "remove host ID: ..."
 	}
-	d.log.Info().Str("host", h.ID).Str("ring", string(h.Ring)).Msg("fleet: host left")
+	d.log.Info().Str("fleet_host", h.ID).Str("ring", string(h.Ring)).Msg("fleet: host left")
 	return nil
 }
 
@@ -175,7 +175,7 @@ func (d *Driver) ReportOutcome(ctx context.Context, h fleet.Host, o fleetapi.Out
 	if !o.OK {
 		ev = d.log.Warn()
 	}
-	ev.Str("host", h.ID).Str("ring", string(h.Ring)).Str("image", o.To.Fleet().String()).Bool("ok", o.OK).Str("reason", o.Reason).Msg("fleet: host upgrade ended")
+	ev.Str("fleet_host", h.ID).Str("ring", string(h.Ring)).Str("image", o.To.Fleet().String()).Bool("ok", o.OK).Str("reason", o.Reason).Msg("fleet: host upgrade ended")
 	if r := d.activeOn(h.Ring); r != nil && !o.OK {
 		r.report(h.ID, o)
 	}
@@ -263,7 +263,7 @@ func (d *Driver) Remove(ctx context.Context, req fleetapi.RemoveRequest) (fleeta
 	if err := d.st.RemoveHost(ctx, h.ID); err != nil {
 		return fleetapi.Host{}, err // the store says "remove host ID: ..."
 	}
-	d.log.Warn().Str("host", h.ID).Str("ring", string(h.Ring)).Str("who", who(req.Who)).Str("message", req.Message).
+	d.log.Warn().Str("fleet_host", h.ID).Str("ring", string(h.Ring)).Str("who", who(req.Who)).Str("message", req.Message).
 		Time("last_heartbeat", h.LastHeartbeat).Msg("fleet: host removed")
 	return fleetapi.HostOf(h, now, d.lostAfter()), nil
 }
@@ -295,10 +295,10 @@ func (d *Driver) forgetLost(ctx context.Context) int {
 		switch {
 		case errors.Is(err, store.ErrNotFound): // another control plane was first
 		case err != nil:
-			d.log.Error().Err(err).Str("host", h.ID).Msg("fleet: forget a lost host")
+			d.log.Error().Err(err).Str("fleet_host", h.ID).Msg("fleet: forget a lost host")
 		default:
 			n++
-			d.log.Warn().Str("host", h.ID).Str("ring", string(h.Ring)).Time("last_heartbeat", h.LastHeartbeat).
+			d.log.Warn().Str("fleet_host", h.ID).Str("ring", string(h.Ring)).Time("last_heartbeat", h.LastHeartbeat).
 				Dur("lost_for", now.Sub(since)).Msg("fleet: lost host forgotten")
 		}
 	}

@@ -358,7 +358,7 @@ func (d *Driver) step(ctx context.Context, r *run, w *wave) (outcome fleet.Outco
 			if err := d.st.UpdateRollout(ctx, rec); err != nil {
 				d.log.Error().Err(err).Str("rollout", rec.ID).Msg("fleet: record host outcome")
 			}
-			d.log.Info().Str("rollout", rec.ID).Str("host", h.ID).Str("result", string(res)).Str("reason", why).Msg("fleet: host outcome")
+			d.log.Info().Str("rollout", rec.ID).Str("fleet_host", h.ID).Str("result", string(res)).Str("reason", why).Msg("fleet: host outcome")
 		}
 	}
 	p.Rollout = fleetapi.RolloutOf(rec)

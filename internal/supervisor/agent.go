@@ -118,7 +118,7 @@ func NewAgent(cfg AgentConfig, sup *Supervisor, cp ControlPlane, log zerolog.Log
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, sup: sup, cp: cp, log: log.With().Str("host", cfg.HostID).Str("ring", string(cfg.Ring)).Logger(),
+	return &Agent{cfg: cfg, sup: sup, cp: cp, log: log.With().Str("fleet_host", cfg.HostID).Str("ring", string(cfg.Ring)).Logger(),
 		infos: map[runtime.InstanceID]api.WorkerInfo{}}, nil
 }
 

@@ -77,7 +77,7 @@ func (s *Server) fleetRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := s.cfg.Fleet.Register(r.Context(), reg, token, r.Header.Get(fleetapi.JoinTokenHeader))
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.log.Warn().Str("host", reg.ID).Str("remote", r.RemoteAddr).Msg("web: registration refused")
+		s.log.Warn().Str("fleet_host", reg.ID).Str("remote", r.RemoteAddr).Msg("web: registration refused")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="checkfleet", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
@@ -354,7 +354,7 @@ func (s *Server) fleetHost(w http.ResponseWriter, r *http.Request) (fleet.Host, 
 	}
 	h, err := s.cfg.Fleet.Authenticate(r.Context(), id, token)
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.log.Warn().Str("host", id).Str("remote", r.RemoteAddr).Msg("web: wrong host token")
+		s.log.Warn().Str("fleet_host", id).Str("remote", r.RemoteAddr).Msg("web: wrong host token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="checkfleet", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, fmt.Sprintf("the host token is not the token of host %q (or no such host is registered)", id))
 		return fleet.Host{}, false
@@ -376,7 +376,7 @@ func (s *Server) notAnotherHost(w http.ResponseWriter, r *http.Request, id, toke
 	if _, err := s.cfg.Fleet.Authenticate(r.Context(), claimed, token); err != nil {
 		return true // not its token either: the check that follows answers 401
 	}
-	s.log.Warn().Str("host", claimed).Str("for_host", id).Str("remote", r.RemoteAddr).Msg("web: host token used for another host")
+	s.log.Warn().Str("fleet_host", claimed).Str("for_host", id).Str("remote", r.RemoteAddr).Msg("web: host token used for another host")
 	writeError(w, http.StatusForbidden, fmt.Sprintf("the token of host %q cannot act for host %q: a host token is scoped to its own host", claimed, id))
 	return false
 }
