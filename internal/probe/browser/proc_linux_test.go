@@ -23,9 +23,7 @@ func TestOrphanedZombieLeaderIsReaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep binary")
-	}
+	testenv.Require(t, err, "install coreutils")
 	// A process whose name is Chromium's, in a process group of its own,
 	// our child, killed and not waited for: a zombie group leader.
 	bin := filepath.Join(t.TempDir(), "chromium")
