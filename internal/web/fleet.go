@@ -40,11 +40,11 @@ type Fleet interface {
 
 func (s *Server) fleetRoutes(api *http.ServeMux) {
 	api.HandleFunc("POST /api/v1/fleet/hosts", s.fleetRegister)
-	api.HandleFunc("DELETE /api/v1/fleet/hosts/{id}", s.fleetLeave)
+	api.HandleFunc("DELETE /api/v1/fleet/hosts/{id}", s.fleetHostDone(func(ctx context.Context, h fleet.Host) error { return s.cfg.Fleet.Leave(ctx, h) }))
 	api.HandleFunc("POST /api/v1/fleet/hosts/{id}/heartbeat", s.fleetHeartbeat)
 	api.HandleFunc("GET /api/v1/fleet/hosts/{id}/desired", s.fleetDesired)
 	api.HandleFunc("POST /api/v1/fleet/hosts/{id}/turn", s.fleetHoldTurn)
-	api.HandleFunc("DELETE /api/v1/fleet/hosts/{id}/turn", s.fleetFreeTurn)
+	api.HandleFunc("DELETE /api/v1/fleet/hosts/{id}/turn", s.fleetHostDone(func(ctx context.Context, h fleet.Host) error { return s.cfg.Fleet.FreeTurn(ctx, h) }))
 	api.HandleFunc("POST /api/v1/fleet/hosts/{id}/outcome", s.fleetOutcome)
 	api.HandleFunc("POST /api/v1/fleet/deploy", s.fleetDeploy)
 	api.HandleFunc("POST /api/v1/fleet/rollback", s.fleetRollback)
@@ -136,28 +136,20 @@ func (s *Server) fleetHoldTurn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-func (s *Server) fleetLeave(w http.ResponseWriter, r *http.Request) {
-	h, ok := s.fleetHost(w, r)
-	if !ok {
-		return
+// fleetHostDone answers a host's request that changes something and says
+// nothing back: do for the authenticated host, then 204.
+func (s *Server) fleetHostDone(do func(context.Context, fleet.Host) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := s.fleetHost(w, r)
+		if !ok {
+			return
+		}
+		if err := do(r.Context(), h); err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err := s.cfg.Fleet.Leave(r.Context(), h); err != nil {
-		s.fleetError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) fleetFreeTurn(w http.ResponseWriter, r *http.Request) {
-	h, ok := s.fleetHost(w, r)
-	if !ok {
-		return
-	}
-	if err := s.cfg.Fleet.FreeTurn(r.Context(), h); err != nil {
-		s.fleetError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) fleetOutcome(w http.ResponseWriter, r *http.Request) {
