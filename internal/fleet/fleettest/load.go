@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkfleet/checkfleet/internal/check"
-	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
 	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 )
@@ -43,13 +41,7 @@ func StartLoad(t testing.TB, env *queuetest.Env, jobs queue.Provisioned, locatio
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			run, id := fmt.Sprintf("run-%05d", i), fmt.Sprintf("check-%d", i%checks)
-			j := message.Job{RunID: run, CheckID: id, Location: location, Attempt: 1, ScheduledAt: time.Now().UTC(),
-				Check: check.Check{ID: id, Type: check.TypeAPI, Timeout: 10 * time.Second,
-					API: &check.APISpec{Method: http.MethodGet, URL: target.URL + "/" + id}}}
-			body, err := message.EncodeJob(j, message.V2)
-			if err == nil {
-				_, err = q.Send(context.Background(), queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: message.JobV2}})
-			}
+			err := queuetest.SendAPIJob(context.Background(), q, run, id, location, target.URL+"/"+id)
 			l.mu.Lock()
 			if err != nil && l.err == nil {
 				l.err = fmt.Errorf("send job %s: %w", run, err)

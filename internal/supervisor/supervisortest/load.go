@@ -13,9 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/checkfleet/checkfleet/internal/check"
 	"github.com/checkfleet/checkfleet/internal/message"
 	"github.com/checkfleet/checkfleet/internal/queue"
+	"github.com/checkfleet/checkfleet/internal/queue/queuetest"
 	"github.com/checkfleet/checkfleet/internal/runtime"
 	"github.com/checkfleet/checkfleet/internal/supervisor"
 	"github.com/checkfleet/checkfleet/internal/supervisor/supervisorapi"
@@ -58,13 +58,7 @@ func StartLoad(t testing.TB, x *Host, every time.Duration, slowEvery int, slowFo
 				path = "/slow"
 			}
 			run := fmt.Sprintf("run-%05d", i)
-			j := message.Job{RunID: run, CheckID: "check-" + run, Location: "test", Attempt: 1, ScheduledAt: time.Now().UTC(),
-				Check: check.Check{ID: "check-" + run, Type: check.TypeAPI, Timeout: 10 * time.Second,
-					API: &check.APISpec{Method: http.MethodGet, URL: target.URL + path}}}
-			body, err := message.EncodeJob(j, message.V2)
-			if err == nil {
-				_, err = q.Send(context.Background(), queue.Outgoing{Body: body, Attributes: map[string]string{message.SchemaAttribute: message.JobV2}})
-			}
+			err := queuetest.SendAPIJob(context.Background(), q, run, "check-"+run, "test", target.URL+path)
 			l.mu.Lock()
 			if err != nil && l.err == nil {
 				l.err = fmt.Errorf("send job %s: %w", run, err)
